@@ -1,0 +1,112 @@
+"""The ``agilenn`` command line. Each sub-command imports its implementation lazily, so
+runtime commands (evaluate, demo, eval-bag, ...) never import torch."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Callable
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from agilenn_ros.config import load_profile
+    from agilenn_ros.training.train_agilenn import train_agilenn
+    profile = load_profile(args.profile)
+    if args.epochs or args.exact_importance or args.max_train:
+        import dataclasses
+        train = dataclasses.replace(profile.train, epochs=args.epochs or profile.train.epochs,
+                                    max_train_samples=args.max_train or profile.train.max_train_samples)
+        imp = dataclasses.replace(profile.importance, exact=args.exact_importance or profile.importance.exact)
+        profile = dataclasses.replace(profile, train=train, importance=imp)
+    data = args.data or ("digits" if profile.dataset == "digits" else "")
+    if not data:
+        print("error: --data is required for this profile", file=sys.stderr)
+        return 2
+    best = train_agilenn(profile, data, Path(args.out), Path(args.reference) if args.reference else None,
+                         restart=args.restart)
+    print(f"best checkpoint: {best}")
+    return 0
+
+
+def _cmd_pretrain_reference(args: argparse.Namespace) -> int:
+    from agilenn_ros.config import load_profile
+    from agilenn_ros.training.pretrain_reference import pretrain_reference
+    from agilenn_ros.training.train_agilenn import load_datasets
+    profile = load_profile(args.profile)
+    train, val = load_datasets(profile, args.data or "digits")
+    out = Path(args.out)
+    pretrain_reference(profile, train, val, out)
+    print(f"reference network: {out}")
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from agilenn_ros.export.exporter import export_bundle
+    export_bundle(Path(args.checkpoint), Path(args.out), data=args.data, calibration=args.calibration,
+                  skip_metrics=args.skip_metrics)
+    print(f"model bundle: {args.out}")
+    return 0
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from agilenn_ros.runtime.evaluate import evaluate_command
+    return evaluate_command(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="agilenn", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("train", help="train AgileNN (pre-trains the reference network first if needed)")
+    p.add_argument("--profile", default="cifar10", help="profile name in config/ or a YAML path")
+    p.add_argument("--data", default="", help="dataset: image folder, .tar(.gz), CIFAR-10 release, or 'digits'")
+    p.add_argument("--out", required=True, help="output directory (checkpoints, metrics.jsonl)")
+    p.add_argument("--reference", default="", help="pre-trained reference network (default OUT/reference.pt)")
+    p.add_argument("--epochs", type=int, default=0, help="override the profile's epochs")
+    p.add_argument("--max-train", type=int, default=0, help="use only N training images (quick runs)")
+    p.add_argument("--exact-importance", action="store_true", help="second-order IG gradients (paper)")
+    p.add_argument("--restart", action="store_true", help="ignore OUT/last.pt and start over")
+    p.set_defaults(func=_cmd_train)
+
+    p = sub.add_parser("pretrain-reference", help="pre-train the reference network used for importance")
+    p.add_argument("--profile", default="cifar10")
+    p.add_argument("--data", default="")
+    p.add_argument("--out", required=True, help="path of the reference checkpoint to write")
+    p.set_defaults(func=_cmd_pretrain_reference)
+
+    p = sub.add_parser("export", help="export a checkpoint to a model bundle")
+    p.add_argument("checkpoint", help="best.pt written by agilenn train")
+    p.add_argument("--out", required=True, help="bundle directory to write")
+    p.add_argument("--data", default="", help="dataset for metrics and codec tables (default: the training data)")
+    p.add_argument("--calibration", type=int, default=1000, help="training images for codec tables and int8 calibration")
+    p.add_argument("--skip-metrics", action="store_true", help="do not compute metrics.json on the test split")
+    p.set_defaults(func=_cmd_export)
+
+    p = sub.add_parser("evaluate", help="evaluate a model bundle with onnxruntime (no torch)")
+    p.add_argument("--model", required=True, help="bundle directory or name (e.g. cifar10)")
+    p.add_argument("--data", required=True, help="dataset (as for train)")
+    p.add_argument("--split", default="test", choices=["train", "test"])
+    p.add_argument("--limit", type=int, default=0, help="evaluate only the first N images")
+    p.add_argument("--json", default="", help="write the result as JSON here")
+    p.set_defaults(func=_cmd_evaluate)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except (ValueError, FileNotFoundError, OSError) as exc:
+        print(f"agilenn {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

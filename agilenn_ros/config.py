@@ -1,0 +1,202 @@
+"""Training profiles: YAML files in config/ loaded (safe_load) into typed dataclasses.
+
+No torch here: the runtime never reads a profile (bundles are self-describing), but the
+CLI validates profiles without importing the training stack.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+CONFIG_DIR_ENV = "AGILENN_CONFIG_DIR"
+
+
+class ProfileError(ValueError):
+    """A profile file is missing, malformed or holds an invalid value."""
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    input_size: int = 96                 # square model input (pixels)
+    mean: tuple[float, float, float] = (0.4914, 0.4822, 0.4465)
+    std: tuple[float, float, float] = (0.2023, 0.1994, 0.2010)
+    val_size: int = 5000                 # validation split carved from the END of train
+    flip: bool = True                    # random horizontal flip
+    pad_crop: int = 4                    # pad-and-crop augmentation at source resolution (0: off)
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    channels: int = 24                   # C: feature channels
+    k: int = 5                           # local (important) channels
+    fe_hidden: int = 16                  # width of the first separable conv
+    stride1: int = 3                     # first depthwise conv stride (kernel 3, no padding)
+    stride2: int = 2                     # second depthwise conv stride (kernel 3, padding 1)
+    centroids: int = 8                   # quantizer centroids (3 bits)
+    remote: str = "resnet"               # remote predictor family: resnet | mobilenetv2
+    remote_widths: tuple[int, ...] = (64, 128, 256)
+    mobilenet_first_stride24: int = 1    # MobileNetV2 24-channel stage stride (CIFAR style: 1)
+    fusion_temperature: float = 6.0      # alpha = sigmoid(w / T)
+
+
+@dataclass(frozen=True)
+class ImportanceConfig:
+    steps: int = 1                       # integrated-gradients steps (1 = 2-point trapezoid)
+    exact: bool = False                  # True: second-order gradients (paper); False: cheap
+    level: str = "channel"               # disorder loss level: channel (paper) | element (code)
+    rho: float = 0.9                     # skewness target
+    lam: float = 0.3                     # lambda: weight of the prediction loss
+    preselect: bool = True               # Algorithm 1 channel pre-selection before training
+    preselect_batches: int = 20
+
+
+@dataclass(frozen=True)
+class ReferenceConfig:
+    widths: tuple[int, ...] = (48, 96, 192)
+    epochs: int = 8
+    lr: float = 0.2
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    epochs: int = 20
+    batch_size: int = 256
+    lr: float = 0.2
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    label_smoothing: float = 0.1
+    warmup_epochs: float = 1.0
+    bf16: bool = True                    # bfloat16 autocast on CPUs that support it
+    threads: int = 0                     # 0: all cores
+    seed: int = 0
+    eval_batch_size: int = 500
+    max_train_samples: int = 0           # 0: all (for quick experiments)
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    dataset: str                         # cifar10 | digits | image_folder
+    description: str = ""
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    importance: ImportanceConfig = field(default_factory=ImportanceConfig)
+    reference: ReferenceConfig = field(default_factory=ReferenceConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @property
+    def feature_size(self) -> int:
+        """Spatial size of the feature map for this profile's input size and strides."""
+        after1 = (self.data.input_size - 3) // self.model.stride1 + 1
+        return (after1 + 2 - 3) // self.model.stride2 + 1
+
+
+_SECTIONS: dict[str, type] = {
+    "data": DataConfig, "model": ModelConfig, "importance": ImportanceConfig,
+    "reference": ReferenceConfig, "train": TrainConfig,
+}
+
+
+def _build_section(cls: type, raw: Any, where: str) -> Any:
+    if raw is None:
+        return cls()
+    if not isinstance(raw, dict):
+        raise ProfileError(f"{where}: expected a mapping, got {type(raw).__name__}")
+    known = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(raw) - set(known))
+    if unknown:
+        raise ProfileError(f"{where}: unknown key(s) {unknown}; known: {sorted(known)}")
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        default = getattr(cls(), key)
+        if isinstance(default, tuple):
+            if not isinstance(value, (list, tuple)):
+                raise ProfileError(f"{where}.{key}: expected a list")
+            value = tuple(value)
+        elif isinstance(default, bool):
+            if not isinstance(value, bool):
+                raise ProfileError(f"{where}.{key}: expected true/false, got {value!r}")
+        elif isinstance(default, (int, float)) and not isinstance(default, bool):
+            if not isinstance(value, (int, float)) or isinstance(value, bool):
+                raise ProfileError(f"{where}.{key}: expected a number, got {value!r}")
+            value = type(default)(value)
+        elif isinstance(default, str) and not isinstance(value, str):
+            raise ProfileError(f"{where}.{key}: expected a string, got {value!r}")
+        values[key] = value
+    return cls(**values)
+
+
+def profile_from_dict(raw: dict[str, Any], name: str) -> Profile:
+    if not isinstance(raw, dict):
+        raise ProfileError(f"profile {name}: top level must be a mapping")
+    allowed = {"name", "dataset", "description", *_SECTIONS}
+    unknown = sorted(set(raw) - allowed)
+    if unknown:
+        raise ProfileError(f"profile {name}: unknown key(s) {unknown}")
+    dataset = raw.get("dataset")
+    if dataset not in ("cifar10", "digits", "image_folder"):
+        raise ProfileError(f"profile {name}: dataset must be cifar10, digits or image_folder")
+    sections = {key: _build_section(cls, raw.get(key), f"{name}.{key}") for key, cls in _SECTIONS.items()}
+    profile = Profile(name=str(raw.get("name", name)), dataset=dataset,
+                      description=str(raw.get("description", "")), **sections)
+    _validate(profile)
+    return profile
+
+
+def _validate(p: Profile) -> None:
+    m, imp = p.model, p.importance
+    if not 0 < m.k < m.channels:
+        raise ProfileError(f"profile {p.name}: need 0 < k < channels (k={m.k}, channels={m.channels})")
+    if not 2 <= m.centroids <= 256:
+        raise ProfileError(f"profile {p.name}: centroids must be in 2..256")
+    if m.remote not in ("resnet", "mobilenetv2"):
+        raise ProfileError(f"profile {p.name}: remote must be resnet or mobilenetv2")
+    if imp.level not in ("channel", "element"):
+        raise ProfileError(f"profile {p.name}: importance.level must be channel or element")
+    if not 0.0 < imp.lam <= 1.0 or not 0.0 < imp.rho <= 1.0 or imp.steps < 1:
+        raise ProfileError(f"profile {p.name}: need 0 < lam <= 1, 0 < rho <= 1, steps >= 1")
+    if p.feature_size < 1:
+        raise ProfileError(f"profile {p.name}: input_size too small for the strides")
+
+
+def config_dir() -> Path:
+    """config/ of a source checkout, or the installed share/agilenn_ros/config."""
+    import os
+    env = os.environ.get(CONFIG_DIR_ENV)
+    if env:
+        return Path(env)
+    here = Path(__file__).resolve().parent
+    for candidate in (here.parent / "config", here / "config"):
+        if candidate.is_dir():
+            return candidate
+    try:  # installed ROS 2 package
+        from ament_index_python.packages import get_package_share_directory  # type: ignore
+        return Path(get_package_share_directory("agilenn_ros")) / "config"
+    except Exception:  # noqa: BLE001 - ament_index missing or package not installed
+        return here.parent / "config"
+
+
+def available_profiles() -> list[str]:
+    return sorted(p.name[: -len(".yaml")] for p in config_dir().glob("*.yaml")
+                  if not p.name.startswith("params"))
+
+
+def load_profile(name_or_path: str) -> Profile:
+    """Load a profile by name (config/<name>.yaml) or by path to a YAML file."""
+    path = Path(name_or_path)
+    if not path.suffix:
+        path = config_dir() / f"{name_or_path}.yaml"
+    if not path.is_file():
+        raise ProfileError(f"no profile {name_or_path!r}; available: {', '.join(available_profiles())}")
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise ProfileError(f"{path}: invalid YAML: {exc}") from exc
+    return profile_from_dict(raw, path.stem)

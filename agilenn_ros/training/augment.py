@@ -1,0 +1,46 @@
+"""Batch preparation on uint8 images: augmentation at source size, normalise, resize."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from agilenn_ros.config import DataConfig
+
+
+class BatchPreparer:
+    def __init__(self, cfg: DataConfig, seed: int = 0) -> None:
+        self.cfg = cfg
+        self.rng = np.random.default_rng(seed)
+        self.mean = torch.tensor(cfg.mean, dtype=torch.float32).view(1, 3, 1, 1)
+        self.std = torch.tensor(cfg.std, dtype=torch.float32).view(1, 3, 1, 1)
+
+    def augment(self, images: np.ndarray) -> np.ndarray:
+        """Random horizontal flip and pad-and-crop (zero padding) on uint8 [B, H, W, 3]."""
+        out = images
+        pad = self.cfg.pad_crop
+        b, h, w, _ = images.shape
+        if pad > 0:
+            padded = np.pad(images, ((0, 0), (pad, pad), (pad, pad), (0, 0)))
+            ys = self.rng.integers(0, 2 * pad + 1, size=b)
+            xs = self.rng.integers(0, 2 * pad + 1, size=b)
+            out = np.empty_like(images)
+            for i in range(b):
+                out[i] = padded[i, ys[i]:ys[i] + h, xs[i]:xs[i] + w]
+        if self.cfg.flip:
+            flip = self.rng.random(b) < 0.5
+            out = out.copy() if out is images else out
+            out[flip] = out[flip, :, ::-1]
+        return out
+
+    def to_tensor(self, images: np.ndarray) -> torch.Tensor:
+        """uint8 [B, H, W, 3] -> normalised float [B, 3, S, S] (bilinear, half-pixel centres)."""
+        x = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float().div_(255.0)
+        x = (x - self.mean) / self.std
+        size = self.cfg.input_size
+        if x.shape[-1] != size or x.shape[-2] != size:
+            x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False)
+        return x.contiguous(memory_format=torch.channels_last)
+
+    def __call__(self, images: np.ndarray, train: bool) -> torch.Tensor:
+        return self.to_tensor(self.augment(images) if train else images)

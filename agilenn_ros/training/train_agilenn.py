@@ -1,0 +1,176 @@
+"""``agilenn train``: joint training of AgileNN with skewness and disorder losses.
+
+Resumable: ``OUT/last.pt`` is written after every epoch and picked up by the next run (unless
+``restart``); ``OUT/best.pt`` holds the best validation accuracy; ``OUT/metrics.jsonl`` gets
+one JSON line per epoch (loss parts, accuracies, achieved skewness, disorder violation rate,
+learned alpha, wall time).
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from agilenn_ros.config import Profile, profile_from_dict
+from agilenn_ros.data import ImageSet, load_split, split_train_val
+from agilenn_ros.training.agilenn_model import AgileNN
+from agilenn_ros.training.augment import BatchPreparer
+from agilenn_ros.training.evaluation import evaluate_agilenn
+from agilenn_ros.training.importance import channel_importance, element_importance, zero_baseline_gradients
+from agilenn_ros.training.losses import (disorder_loss_channel, disorder_loss_element, skewness,
+                                         skewness_loss)
+from agilenn_ros.training.preselect import topk_appearance_order
+from agilenn_ros.training.pretrain_reference import load_reference, pretrain_reference
+from agilenn_ros.training.reference import freeze, permute_input_channels
+from agilenn_ros.training.remote_predictor import ResNetRemote
+from agilenn_ros.training.runtime_setup import autocast, bf16_available, lr_at, setup_torch, sgd
+
+
+def load_datasets(profile: Profile, data: str) -> tuple[ImageSet, ImageSet]:
+    source = "digits" if profile.dataset == "digits" and data in ("", "digits") else data
+    full = load_split(source, "train")
+    train, val = split_train_val(full, profile.data.val_size)
+    if profile.train.max_train_samples:
+        keep = np.random.default_rng(0).permutation(len(train))[: profile.train.max_train_samples]
+        train = train.subset(np.sort(keep))
+    return train, val
+
+
+def _log(path: Path, record: dict[str, Any]) -> None:
+    print(json.dumps(record), flush=True)
+    with path.open("a") as fh:
+        fh.write(json.dumps(record) + "\n")
+
+
+def build_reference_body(profile: Profile, classes: int, state: dict[str, Any]) -> ResNetRemote:
+    body = ResNetRemote(profile.model.channels, classes, tuple(profile.reference.widths))
+    body.load_state_dict(state)
+    return freeze(body)
+
+
+def load_checkpoint(path: Path) -> dict[str, Any]:
+    return torch.load(path, map_location="cpu", weights_only=False)
+
+
+def model_from_checkpoint(ckpt: dict[str, Any]) -> tuple[Profile, AgileNN, ResNetRemote, list[str]]:
+    profile = profile_from_dict(ckpt["profile"], ckpt["profile"]["name"])
+    classes = len(ckpt["class_names"])
+    model = AgileNN(profile, classes)
+    model.load_state_dict(ckpt["model"])
+    model.eval()
+    body = build_reference_body(profile, classes, ckpt["reference_body"])
+    return profile, model, body, list(ckpt["class_names"])
+
+
+def train_agilenn(profile: Profile, data: str, out_dir: Path, reference: Path | None = None,
+                  restart: bool = False) -> Path:
+    cfg, imp = profile.train, profile.importance
+    out_dir.mkdir(parents=True, exist_ok=True)
+    log_path = out_dir / "metrics.jsonl"
+    setup_torch(cfg)
+    bf16 = cfg.bf16 and bf16_available()
+    train, val = load_datasets(profile, data)
+    classes = len(train.class_names)
+    prep = BatchPreparer(profile.data, seed=cfg.seed)
+    last_path, best_path = out_dir / "last.pt", out_dir / "best.pt"
+
+    model = AgileNN(profile, classes)
+    steps_per_epoch = max(1, len(train) // cfg.batch_size)
+    total_steps = steps_per_epoch * cfg.epochs
+    opt = sgd(model, cfg, cfg.lr)
+    start_epoch, step, best_val, wall = 0, 0, -1.0, 0.0
+
+    if last_path.is_file() and not restart:
+        ckpt = load_checkpoint(last_path)
+        model.load_state_dict(ckpt["model"])
+        opt.load_state_dict(ckpt["optimizer"])
+        body = build_reference_body(profile, classes, ckpt["reference_body"])
+        start_epoch, step, best_val, wall = ckpt["epoch"], ckpt["step"], ckpt["best_val"], ckpt["wall_seconds"]
+        prep.rng = np.random.default_rng(cfg.seed + 1000 * start_epoch)
+        print(f"resuming from {last_path} at epoch {start_epoch}", flush=True)
+    else:
+        if restart and log_path.exists():
+            log_path.unlink()
+        ref_path = reference or out_dir / "reference.pt"
+        if not ref_path.is_file():
+            print(f"no reference network at {ref_path}: pre-training one", flush=True)
+            pretrain_reference(profile, train, val, ref_path, log_path)
+        ref = load_reference(ref_path, profile, classes)
+        model.fe.load_state_dict(ref.fe.state_dict())
+        body = freeze(ref.body)
+        shape = (profile.model.channels, profile.feature_size, profile.feature_size)
+        if imp.preselect:
+            g0 = zero_baseline_gradients(body, shape, classes)
+            order, share = topk_appearance_order(model.fe, body, g0, train, prep, profile.model.k,
+                                                 imp.preselect_batches, cfg.batch_size, imp.steps, bf16, cfg.seed)
+            model.fe.permute_channels(order)
+            permute_input_channels(body, order)
+            _log(log_path, {"stage": "preselect", "order": order.tolist(),
+                            "topk_appearance": [round(float(s), 4) for s in share]})
+    model = model.to(memory_format=torch.channels_last)
+    g0 = zero_baseline_gradients(body, (profile.model.channels, profile.feature_size, profile.feature_size), classes)
+    rng = np.random.default_rng(cfg.seed + 7 + start_epoch)
+    warmup = int(cfg.warmup_epochs * steps_per_epoch)
+    k = profile.model.k
+
+    for epoch in range(start_epoch, cfg.epochs):
+        t_epoch = time.time()
+        model.train()
+        order = rng.permutation(len(train))
+        sums = {"loss": 0.0, "ce": 0.0, "skew_loss": 0.0, "disorder_loss": 0.0, "train_accuracy": 0.0,
+                "train_skewness": 0.0}
+        bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{cfg.epochs}", unit="batch",
+                   leave=False, mininterval=2.0)
+        for i in bar:
+            idx = np.sort(order[i * cfg.batch_size:(i + 1) * cfg.batch_size])
+            x = prep(train.images[idx], train=True)
+            y = torch.from_numpy(train.labels[idx])
+            lr = lr_at(step, total_steps, warmup, cfg.lr)
+            for group in opt.param_groups:
+                group["lr"] = lr
+            with autocast(bf16):
+                out = model(x)
+                element = element_importance(body, out.features.float(), y, g0, imp.steps, imp.exact)
+            per_channel = channel_importance(element)
+            ce = F.cross_entropy(out.fused_logits, y, label_smoothing=cfg.label_smoothing)
+            skew_l = skewness_loss(per_channel, k, imp.rho)
+            dis_l = disorder_loss_channel(per_channel, k) if imp.level == "channel" else disorder_loss_element(element, k)
+            loss = imp.lam * ce + (1 - imp.lam) * (skew_l + dis_l)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            step += 1
+            with torch.no_grad():
+                sums["loss"] += float(loss)
+                sums["ce"] += float(ce)
+                sums["skew_loss"] += float(skew_l)
+                sums["disorder_loss"] += float(dis_l)
+                sums["train_accuracy"] += float((out.fused_logits.argmax(1) == y).float().mean())
+                sums["train_skewness"] += float(skewness(per_channel.detach(), k).mean())
+            bar.set_postfix(loss=f"{sums['loss'] / (i + 1):.3f}", acc=f"{sums['train_accuracy'] / (i + 1):.3f}",
+                            skew=f"{sums['train_skewness'] / (i + 1):.3f}")
+        train_seconds = time.time() - t_epoch
+        metrics = evaluate_agilenn(model, body, g0, val, prep, cfg.eval_batch_size, imp.steps, bf16)
+        wall += time.time() - t_epoch
+        record = {"stage": "agilenn", "epoch": epoch + 1, "lr": lr,
+                  **{key: value / steps_per_epoch for key, value in sums.items()},
+                  **{f"val_{key}": value for key, value in metrics.items() if key != "samples"},
+                  "epoch_train_seconds": train_seconds, "wall_seconds": wall,
+                  "importance": "exact" if imp.exact else "cheap"}
+        _log(log_path, record)
+        ckpt = {"model": model.state_dict(), "reference_body": body.state_dict(), "profile": profile.to_dict(),
+                "class_names": train.class_names, "epoch": epoch + 1, "step": step, "wall_seconds": wall,
+                "best_val": max(best_val, metrics["accuracy"]), "val_metrics": metrics,
+                "data": str(data)}
+        if metrics["accuracy"] > best_val:
+            best_val = metrics["accuracy"]
+            torch.save(ckpt, best_path)
+        torch.save({**ckpt, "optimizer": opt.state_dict()}, last_path.with_suffix(".tmp"))
+        last_path.with_suffix(".tmp").replace(last_path)
+    return best_path
