@@ -471,6 +471,11 @@ class Transport(ABC):
     def ok(self) -> bool:
         """False after shutdown or a SIGINT/SIGTERM."""
 
+    @property
+    @abstractmethod
+    def closed(self) -> bool:
+        """True once :meth:`shutdown` ran."""
+
     @abstractmethod
     def shutdown(self) -> None:
         """Destroy all nodes and the middleware context. Idempotent."""

@@ -1,0 +1,1 @@
+"""Export a trained checkpoint to a self-describing model bundle (torch only in exporter.py)."""

@@ -1,0 +1,1020 @@
+"""Post-training quantization of the device network, its exact integer reference, and the
+firmware's generated C header (``agilenn_model.h``).
+
+No torch here: the float weights come from the bundle's ``fe_weights.npz`` (docs/CONTRACTS.md)
+and calibration images are uint8 RGB numpy arrays ``[N, H, W, 3]`` of any size (the frame the
+device sees; the resize to the model input is part of the device computation).
+
+Integer scheme (``QuantConfig`` picks the bit widths; the C core in firmware_microros/core
+implements exactly the same arithmetic, the golden tests pin it):
+
+- Resize: bilinear, half-pixel centres (cv2.INTER_LINEAR / torch ``align_corners=False``)
+  in fixed point: per-axis Q15 weights, horizontal pass first, each pass rounded to Q7
+  pixels (``x_q = round(pixel * 128)``, at most 32640, int16).
+- Layer 1: the input normalisation ``(p / 255 - mean) / std`` is folded into the depthwise
+  weights and bias (padding is 0, so the fold is exact). Every conv: int8 weights with
+  per-output-channel scales, int32 accumulators, int32 bias in the accumulator scale, and
+  requantization ``(acc * M + 2**(r - 1)) >> r`` (multiplier M in [2**30, 2**31), shift r;
+  round half up) to the next activation's per-tensor scale, then a clamp. BatchNorm folds
+  into the pointwise weights/bias; ReLU6 is the clamp at 0 and at the calibrated range.
+- Activations: signed per-tensor tensors after the depthwise convs (D1, D2), unsigned
+  (zero point 0) after ReLU6 (A1, A2); widths from ``QuantConfig`` (8 = plain int8/uint8;
+  up to 16 signed / 15 unsigned so the C core can store every activation as int16_t).
+- Quantizer: the remote channels never get requantized. ``index = #{j: acc > T[c, j]}``
+  with ``T[c, j] = floor(mid_j / S_c)``, ``mid_j`` the midpoints between adjacent sorted
+  centroids and ``S_c`` the accumulator scale of channel c: the same decision as
+  ``argmin_j |y - c_j|`` (ties -> lower index) on the real value ``y = acc * S_c``, ReLU6
+  included (all midpoints lie in (0, 6)).
+- Local predictor: the k local channels are requantized (ReLU6) to A2, summed over the
+  feature map (int32), divided by H*W with rounding, then a dense layer with the logit
+  BatchNorm folded in, requantized to Q16 logits; ``float(logit_q) * 2**-16`` is exact.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+
+__all__ = [
+    "FloatWeights", "QuantConfig", "Int8Model", "FloatOutputs", "IntOutputs",
+    "load_float_weights", "make_synthetic_weights", "synthetic_frames",
+    "resize_float", "resize_fixed", "float_forward", "calibrate", "quantize_model",
+    "int_forward", "quantize_multiplier", "requantize", "compare_float_int8",
+    "generate_header", "export_firmware", "build_int8_model",
+]
+
+RESIZE_COEF_BITS = 15          # bilinear weights in Q15
+PIXEL_FRAC_BITS = 7            # resized pixels in Q7 (<= 255 * 128 = 32640)
+LOGIT_FRAC_BITS = 16           # local logits leave the integer path in Q16
+INT32_MAX = 2**31 - 1
+INT32_MIN = -(2**31)
+RELU6 = 6.0
+HEADER_NAME = "agilenn_model.h"
+
+_REQUIRED_KEYS = (
+    "dw1", "pw1", "bn1_gamma", "bn1_beta", "bn1_mean", "bn1_var",
+    "dw2", "pw2", "bn2_gamma", "bn2_beta", "bn2_mean", "bn2_var",
+    "local_w", "local_b", "lbn_gamma", "lbn_beta", "lbn_mean", "lbn_var",
+    "centroids", "bn_eps", "stride1", "stride2", "pad2", "input_h", "input_w", "mean", "std",
+)
+
+
+# --------------------------------------------------------------------------------------------
+# Float weights
+# --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class FloatWeights:
+    """The device network's float parameters (fe_weights.npz), as float64."""
+
+    dw1: np.ndarray            # [3, 3, 3]      (channel, ky, kx)
+    pw1: np.ndarray            # [hidden, 3]
+    bn1: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]   # gamma, beta, mean, var
+    dw2: np.ndarray            # [hidden, 3, 3]
+    pw2: np.ndarray            # [channels, hidden]
+    bn2: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+    local_w: np.ndarray        # [classes, k]
+    local_b: np.ndarray        # [classes]
+    lbn: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+    centroids: np.ndarray      # [n_centroids] ascending
+    bn_eps: float
+    stride1: int
+    stride2: int
+    pad2: int
+    input_h: int
+    input_w: int
+    mean: np.ndarray           # [3]
+    std: np.ndarray            # [3]
+
+    @property
+    def hidden(self) -> int:
+        return int(self.pw1.shape[0])
+
+    @property
+    def channels(self) -> int:
+        return int(self.pw2.shape[0])
+
+    @property
+    def k(self) -> int:
+        return int(self.local_w.shape[1])
+
+    @property
+    def classes(self) -> int:
+        return int(self.local_w.shape[0])
+
+    @property
+    def l1_shape(self) -> tuple[int, int]:
+        return ((self.input_h - 3) // self.stride1 + 1, (self.input_w - 3) // self.stride1 + 1)
+
+    @property
+    def feature_shape(self) -> tuple[int, int]:
+        h1, w1 = self.l1_shape
+        return ((h1 + 2 * self.pad2 - 3) // self.stride2 + 1,
+                (w1 + 2 * self.pad2 - 3) // self.stride2 + 1)
+
+    def folded_bn(self, which: str) -> tuple[np.ndarray, np.ndarray]:
+        """(scale, shift) of an eval-mode BatchNorm: y = x * scale + shift."""
+        gamma, beta, mean, var = getattr(self, which)
+        scale = gamma / np.sqrt(var + self.bn_eps)
+        return scale, beta - mean * scale
+
+
+def load_float_weights(source: str | Path | Mapping[str, Any]) -> FloatWeights:
+    """Read fe_weights.npz (a path, or an already loaded mapping) and check its shapes."""
+    if isinstance(source, (str, Path)):
+        with np.load(source, allow_pickle=False) as npz:
+            raw = {key: np.asarray(npz[key]) for key in npz.files}
+    else:
+        raw = {key: np.asarray(value) for key, value in source.items()}
+    missing = [key for key in _REQUIRED_KEYS if key not in raw]
+    if missing:
+        raise ValueError(f"fe_weights: missing key(s) {missing}")
+    f = {key: np.asarray(value, dtype=np.float64) for key, value in raw.items()}
+    hidden = f["pw1"].shape[0]
+    channels = f["pw2"].shape[0]
+    classes, k = f["local_w"].shape
+    expect = {
+        "dw1": (3, 1, 3, 3), "pw1": (hidden, 3, 1, 1), "dw2": (hidden, 1, 3, 3),
+        "pw2": (channels, hidden, 1, 1), "local_b": (classes,), "mean": (3,), "std": (3,),
+    }
+    for prefix, n in (("bn1", hidden), ("bn2", channels), ("lbn", classes)):
+        for part in ("gamma", "beta", "mean", "var"):
+            expect[f"{prefix}_{part}"] = (n,)
+    for key, shape in expect.items():
+        if f[key].shape != shape:
+            raise ValueError(f"fe_weights: {key} has shape {f[key].shape}, expected {shape}")
+    cent = f["centroids"].reshape(-1)
+    if cent.size < 2 or np.any(np.diff(cent) <= 0) or cent[0] <= 0 or cent[-1] >= RELU6:
+        raise ValueError(f"fe_weights: centroids must be ascending in (0, 6), got {cent}")
+    if not 0 < k < channels:
+        raise ValueError(f"fe_weights: k={k} must lie in 1..channels-1 ({channels})")
+
+    def bn(prefix: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        return (f[f"{prefix}_gamma"], f[f"{prefix}_beta"], f[f"{prefix}_mean"], f[f"{prefix}_var"])
+
+    weights = FloatWeights(
+        dw1=f["dw1"].reshape(3, 3, 3), pw1=f["pw1"].reshape(hidden, 3), bn1=bn("bn1"),
+        dw2=f["dw2"].reshape(hidden, 3, 3), pw2=f["pw2"].reshape(channels, hidden), bn2=bn("bn2"),
+        local_w=f["local_w"], local_b=f["local_b"], lbn=bn("lbn"), centroids=cent,
+        bn_eps=float(f["bn_eps"]), stride1=int(f["stride1"]), stride2=int(f["stride2"]),
+        pad2=int(f["pad2"]), input_h=int(f["input_h"]), input_w=int(f["input_w"]),
+        mean=f["mean"].reshape(3), std=f["std"].reshape(3),
+    )
+    h1, w1 = weights.l1_shape
+    fh, fw = weights.feature_shape
+    if min(h1, w1, fh, fw) < 1 or weights.stride1 < 1 or weights.stride2 < 1 or weights.pad2 not in (0, 1):
+        raise ValueError("fe_weights: input size / strides / padding give an empty feature map")
+    return weights
+
+
+# --------------------------------------------------------------------------------------------
+# Synthetic models and images (tests, and firmware builds before a trained bundle exists)
+# --------------------------------------------------------------------------------------------
+
+def synthetic_frames(n: int, height: int, width: int, seed: int = 0) -> np.ndarray:
+    """Deterministic smooth colour images uint8 [n, height, width, 3] (blobs, edges, noise)."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.meshgrid(np.linspace(0, 1, height), np.linspace(0, 1, width), indexing="ij")
+    out = np.empty((n, height, width, 3), dtype=np.uint8)
+    for i in range(n):
+        img = np.zeros((height, width, 3))
+        for _ in range(4):
+            cy, cx = rng.uniform(0, 1, 2)
+            sigma = rng.uniform(0.08, 0.4)
+            colour = rng.uniform(-120, 120, 3)
+            blob = np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / (2 * sigma**2))
+            img += blob[..., None] * colour
+        angle = rng.uniform(0, np.pi)
+        edge = (np.cos(angle) * (xx - 0.5) + np.sin(angle) * (yy - 0.5)) > rng.uniform(-0.2, 0.2)
+        img += edge[..., None] * rng.uniform(-60, 60, 3)
+        img += rng.normal(0, 8, img.shape) + rng.uniform(60, 180, 3)
+        out[i] = np.clip(np.rint(img), 0, 255).astype(np.uint8)
+    return out
+
+
+def make_synthetic_weights(*, input_size: int = 96, hidden: int = 16, channels: int = 24,
+                           k: int = 5, classes: int = 10, n_centroids: int = 8,
+                           stride1: int = 3, stride2: int = 2, pad2: int = 1,
+                           mean: Sequence[float] = (0.4914, 0.4822, 0.4465),
+                           std: Sequence[float] = (0.2023, 0.1994, 0.2010),
+                           frames: np.ndarray | None = None, seed: int = 0) -> dict[str, np.ndarray]:
+    """A random but well-conditioned fe_weights mapping (same keys as a bundle's npz).
+
+    BatchNorm statistics are measured on ``frames`` (synthetic ones by default) so that every
+    ReLU6 output spreads over (0, 6) and the quantizer sees all centroids, like a trained net.
+    """
+    rng = np.random.default_rng(seed)
+    if frames is None:
+        frames = synthetic_frames(64, max(8, input_size // 3), max(8, input_size // 3), seed + 1)
+    w: dict[str, np.ndarray] = {
+        "dw1": rng.normal(0, 0.4, (3, 1, 3, 3)), "pw1": rng.normal(0, 0.6, (hidden, 3, 1, 1)),
+        "dw2": rng.normal(0, 0.4, (hidden, 1, 3, 3)),
+        "pw2": rng.normal(0, 1 / math.sqrt(hidden), (channels, hidden, 1, 1)),
+        "local_w": rng.normal(0, 1.0, (classes, k)), "local_b": rng.normal(0, 0.1, classes),
+        "centroids": np.sort(rng.uniform(0.15, 5.85, n_centroids)),
+        "bn_eps": np.float64(1e-3), "stride1": np.int64(stride1), "stride2": np.int64(stride2),
+        "pad2": np.int64(pad2), "input_h": np.int64(input_size), "input_w": np.int64(input_size),
+        "mean": np.asarray(mean, dtype=np.float64), "std": np.asarray(std, dtype=np.float64),
+    }
+    gaps = np.diff(w["centroids"])
+    if np.any(gaps < 0.2):           # keep centroids apart so every index occurs
+        w["centroids"] = np.linspace(0.35, 5.4, n_centroids) + rng.uniform(-0.1, 0.1, n_centroids)
+    for prefix, n in (("bn1", hidden), ("bn2", channels), ("lbn", classes)):
+        w[f"{prefix}_gamma"] = np.ones(n)
+        w[f"{prefix}_beta"] = np.zeros(n)
+        w[f"{prefix}_mean"] = np.zeros(n)
+        w[f"{prefix}_var"] = np.ones(n) - 1e-3
+    # Set BatchNorm statistics layer by layer from the pre-BN activations.
+    for prefix, n, probe in (("bn1", hidden, "z1"), ("bn2", channels, "z2"), ("lbn", classes, "zl")):
+        fw = load_float_weights(w)
+        z = _float_trace(fw, frames)[probe]
+        axes = tuple(range(z.ndim - 1))
+        w[f"{prefix}_mean"] = z.mean(axis=axes)
+        w[f"{prefix}_var"] = z.var(axis=axes) + 1e-6
+        if prefix == "lbn":
+            w[f"{prefix}_gamma"] = rng.uniform(1.0, 2.0, n)
+            w[f"{prefix}_beta"] = rng.normal(0, 0.2, n)
+        else:
+            w[f"{prefix}_gamma"] = rng.uniform(1.0, 2.2, n) * rng.choice([-1.0, 1.0], n, p=[0.2, 0.8])
+            w[f"{prefix}_beta"] = rng.uniform(1.2, 3.2, n)
+    return {key: np.asarray(value) for key, value in w.items()}
+
+
+# --------------------------------------------------------------------------------------------
+# Resize (float and fixed point)
+# --------------------------------------------------------------------------------------------
+
+def _axis_plan(src: int, dst: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per output coordinate: (i0, i1, Q15 weight of i1, float weight of i1).
+
+    Source position ``((2 d + 1) * src - dst) / (2 dst)``, clamped at 0 (half-pixel centres),
+    computed with integers so C and numpy agree exactly.
+    """
+    if src < 1 or dst < 1:
+        raise ValueError(f"resize: sizes must be positive, got {src} -> {dst}")
+    d = np.arange(dst, dtype=np.int64)
+    num = (2 * d + 1) * src - dst
+    den = 2 * dst
+    num = np.maximum(num, 0)
+    i0 = num // den
+    rem = num % den
+    frac_q = (rem * (1 << RESIZE_COEF_BITS) + den // 2) // den
+    frac_f = rem / den
+    beyond = i0 >= src - 1
+    i0 = np.minimum(i0, src - 1)
+    i1 = np.minimum(i0 + 1, src - 1)
+    frac_q = np.where(beyond, 0, frac_q)
+    frac_f = np.where(beyond, 0.0, frac_f)
+    return i0, i1, frac_q.astype(np.int64), frac_f
+
+
+def resize_float(frames: np.ndarray, out_h: int, out_w: int) -> np.ndarray:
+    """Bilinear resize with half-pixel centres in float64: [N, H, W, 3] -> [N, out_h, out_w, 3]."""
+    x = np.asarray(frames, dtype=np.float64)
+    y0, y1, _, fy = _axis_plan(x.shape[1], out_h)
+    x0, x1, _, fx = _axis_plan(x.shape[2], out_w)
+    rows = x[:, y0] * (1 - fy)[None, :, None, None] + x[:, y1] * fy[None, :, None, None]
+    return rows[:, :, x0] * (1 - fx)[None, None, :, None] + rows[:, :, x1] * fx[None, None, :, None]
+
+
+def resize_fixed(frames: np.ndarray, out_h: int, out_w: int) -> np.ndarray:
+    """The firmware's fixed-point resize: uint8 [N, H, W, 3] -> int64 Q7 [N, out_h, out_w, 3]."""
+    x = np.asarray(frames, dtype=np.int64)
+    one = 1 << RESIZE_COEF_BITS
+    y0, y1, ay, _ = _axis_plan(x.shape[1], out_h)
+    x0, x1, ax, _ = _axis_plan(x.shape[2], out_w)
+    shift_h = RESIZE_COEF_BITS - PIXEL_FRAC_BITS
+    horiz = x[:, :, x0] * (one - ax)[None, None, :, None] + x[:, :, x1] * ax[None, None, :, None]
+    horiz = (horiz + (1 << (shift_h - 1))) >> shift_h                          # Q7
+    vert = horiz[:, y0] * (one - ay)[None, :, None, None] + horiz[:, y1] * ay[None, :, None, None]
+    return (vert + (1 << (RESIZE_COEF_BITS - 1))) >> RESIZE_COEF_BITS         # Q7
+
+
+# --------------------------------------------------------------------------------------------
+# Float reference of the device model
+# --------------------------------------------------------------------------------------------
+
+def _dw3x3(x: np.ndarray, w: np.ndarray, stride: int, pad: int) -> np.ndarray:
+    """Depthwise 3x3 conv on NHWC, weights [C, 3, 3]; exact in integer dtypes."""
+    if pad:
+        x = np.pad(x, ((0, 0), (pad, pad), (pad, pad), (0, 0)))
+    oh = (x.shape[1] - 3) // stride + 1
+    ow = (x.shape[2] - 3) // stride + 1
+    out = np.zeros((x.shape[0], oh, ow, x.shape[3]), dtype=np.result_type(x, w))
+    for ky in range(3):
+        for kx in range(3):
+            patch = x[:, ky:ky + stride * (oh - 1) + 1:stride, kx:kx + stride * (ow - 1) + 1:stride]
+            out += patch * w[:, ky, kx]
+    return out
+
+
+def _pw(x: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Pointwise conv on NHWC, weights [out, in]."""
+    return np.tensordot(x, w.T, axes=([3], [0]))
+
+
+def _relu6(x: np.ndarray) -> np.ndarray:
+    return np.clip(x, 0.0, RELU6)
+
+
+def _float_trace(w: FloatWeights, frames: np.ndarray) -> dict[str, np.ndarray]:
+    """Every intermediate tensor of the float device model (NHWC, float64)."""
+    x = resize_float(frames, w.input_h, w.input_w)
+    xn = (x / 255.0 - w.mean) / w.std
+    d1 = _dw3x3(xn, w.dw1, w.stride1, 0)
+    z1 = _pw(d1, w.pw1)
+    s1, t1 = w.folded_bn("bn1")
+    a1 = _relu6(z1 * s1 + t1)
+    d2 = _dw3x3(a1, w.dw2, w.stride2, w.pad2)
+    z2 = _pw(d2, w.pw2)
+    s2, t2 = w.folded_bn("bn2")
+    f = _relu6(z2 * s2 + t2)
+    zl = f[..., :w.k].mean(axis=(1, 2)) @ w.local_w.T + w.local_b
+    sl, tl = w.folded_bn("lbn")
+    return {"d1": d1, "z1": z1, "a1": a1, "d2": d2, "z2": z2, "features": f, "zl": zl,
+            "logits": zl * sl + tl}
+
+
+@dataclass
+class FloatOutputs:
+    local_logits: np.ndarray    # float64 [N, classes]
+    indices: np.ndarray         # uint8 [N, C - k, FH, FW]
+    features: np.ndarray        # float64 [N, C, FH, FW]
+
+
+def nearest_centroid(values: np.ndarray, centroids: np.ndarray) -> np.ndarray:
+    """argmin_j |v - c_j| with ties to the lower index (the training quantizer), as uint8."""
+    dist = np.abs(values[..., None] - centroids)
+    return np.argmin(dist, axis=-1).astype(np.uint8)
+
+
+def float_forward(w: FloatWeights, frames: np.ndarray, batch: int = 256) -> FloatOutputs:
+    """The float device model on uint8 frames of any size (numpy float64)."""
+    logits, indices, feats = [], [], []
+    for start in range(0, len(frames), batch):
+        t = _float_trace(w, frames[start:start + batch])
+        f = t["features"].transpose(0, 3, 1, 2)
+        logits.append(t["logits"])
+        indices.append(nearest_centroid(f[:, w.k:], w.centroids))
+        feats.append(f)
+    return FloatOutputs(np.concatenate(logits), np.concatenate(indices), np.concatenate(feats))
+
+
+# --------------------------------------------------------------------------------------------
+# Quantization
+# --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class QuantConfig:
+    """Bit widths of the integer path. ``*_bits`` of signed tensors count the sign bit."""
+
+    weight_bits: int = 8       # every conv / dense weight (per-output-channel scales)
+    d1_bits: int = 16          # signed: depthwise-1 output (normalised input folded in)
+    a1_bits: int = 15          # unsigned: layer-1 ReLU6 output
+    d2_bits: int = 16          # signed: depthwise-2 output
+    a2_bits: int = 15          # unsigned: local channels' ReLU6 output (local predictor input)
+    margin: float = 1.0        # calibrated range = margin * observed max (ReLU6 ranges cap at 6)
+
+    def __post_init__(self) -> None:
+        if not 2 <= self.weight_bits <= 16:
+            raise ValueError("weight_bits must lie in 2..8 (int8 weight storage)")
+        for name in ("d1_bits", "d2_bits"):
+            if not 4 <= getattr(self, name) <= 16:
+                raise ValueError(f"{name} must lie in 4..16")
+        for name in ("a1_bits", "a2_bits"):
+            if not 4 <= getattr(self, name) <= 15:
+                raise ValueError(f"{name} must lie in 4..15")
+        if not self.margin >= 1.0:
+            raise ValueError("margin must be >= 1")
+
+    @classmethod
+    def all_int8(cls) -> "QuantConfig":
+        """Every activation 8 bits (int8 signed / uint8 after ReLU6)."""
+        return cls(weight_bits=8, d1_bits=8, a1_bits=8, d2_bits=8, a2_bits=8)
+
+
+def quantize_multiplier(ratio: float) -> tuple[int, int]:
+    """(M, r) with ratio ~= M * 2**-r, M in [2**30, 2**31), 1 <= r <= 62."""
+    if not (ratio > 0 and math.isfinite(ratio)):
+        raise ValueError(f"requantization ratio must be positive and finite, got {ratio}")
+    mant, exp = math.frexp(ratio)
+    mult = int(round(mant * (1 << 31)))
+    if mult == 1 << 31:
+        mult //= 2
+        exp += 1
+    shift = 31 - exp
+    if shift < 1:
+        raise ValueError(f"requantization ratio {ratio} too large")
+    if shift > 62:
+        mult >>= shift - 62
+        shift = 62
+    return mult, shift
+
+
+def requantize(acc: np.ndarray, mult: np.ndarray | int, shift: np.ndarray | int) -> np.ndarray:
+    """(acc * M + 2**(r-1)) >> r in int64, elementwise (M, r broadcast over the last axis)."""
+    acc = np.asarray(acc, dtype=np.int64)
+    mult = np.asarray(mult, dtype=np.int64)
+    shift = np.asarray(shift, dtype=np.int64)
+    return (acc * mult + (np.int64(1) << (shift - 1))) >> shift
+
+
+def _quantize_weights(w: np.ndarray, bits: int) -> tuple[np.ndarray, np.ndarray]:
+    """Symmetric per-row (output channel) quantization: returns (int64 [rows, ...], scales)."""
+    qmax = (1 << (bits - 1)) - 1
+    rows = w.reshape(w.shape[0], -1)
+    amax = np.abs(rows).max(axis=1)
+    scale = np.where(amax > 0, amax / qmax, 1.0)
+    q = np.clip(np.rint(rows / scale[:, None]), -qmax, qmax).astype(np.int64)
+    return q.reshape(w.shape), scale
+
+
+def _round_bias(bias: np.ndarray, acc_scale: np.ndarray) -> np.ndarray:
+    return np.rint(bias / acc_scale).astype(np.int64)
+
+
+def _multipliers(ratios: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    pairs = [quantize_multiplier(float(r)) for r in np.asarray(ratios, dtype=np.float64).reshape(-1)]
+    return (np.array([p[0] for p in pairs], dtype=np.int64),
+            np.array([p[1] for p in pairs], dtype=np.int64))
+
+
+@dataclass
+class Int8Model:
+    """Every integer constant of the firmware core, plus the float scales (documentation)."""
+
+    config: QuantConfig
+    input_h: int
+    input_w: int
+    stride1: int
+    stride2: int
+    pad2: int
+    hidden: int
+    channels: int
+    k: int
+    classes: int
+    l1_h: int
+    l1_w: int
+    feat_h: int
+    feat_w: int
+    n_centroids: int
+    centroids: np.ndarray
+    dw1_w: np.ndarray          # int [3, 3, 3]
+    dw1_b: np.ndarray          # int [3]
+    dw1_m: np.ndarray
+    dw1_r: np.ndarray
+    d1_max: int
+    pw1_w: np.ndarray          # int [hidden, 3]
+    pw1_b: np.ndarray
+    pw1_m: np.ndarray
+    pw1_r: np.ndarray
+    a1_max: int
+    dw2_w: np.ndarray          # int [hidden, 3, 3]
+    dw2_m: np.ndarray
+    dw2_r: np.ndarray
+    d2_max: int
+    pw2_w: np.ndarray          # int [channels, hidden]
+    pw2_b: np.ndarray          # int [channels]
+    pw2_m: np.ndarray          # [k] (local channels only)
+    pw2_r: np.ndarray
+    a2_max: int
+    thresholds: np.ndarray     # int [channels - k, n_centroids - 1]
+    dense_w: np.ndarray        # int [classes, k]
+    dense_b: np.ndarray        # int [classes]
+    dense_m: np.ndarray
+    dense_r: np.ndarray
+    scales: dict[str, Any] = field(default_factory=dict)
+    acc_bounds: dict[str, int] = field(default_factory=dict)
+    model_hash: int = 0
+
+    @property
+    def remote(self) -> int:
+        return self.channels - self.k
+
+    def describe(self) -> dict[str, Any]:
+        return {"config": asdict(self.config), "scales": self.scales,
+                "accumulator_bounds": self.acc_bounds, "model_hash": f"{self.model_hash:08x}"}
+
+
+def calibrate(w: FloatWeights, frames: np.ndarray, batch: int = 128) -> dict[str, float]:
+    """Observed maxima of each activation tensor over calibration frames (uint8 RGB)."""
+    if len(frames) == 0:
+        raise ValueError("calibration needs at least one image")
+    ranges = {"d1": 0.0, "a1": 0.0, "d2": 0.0, "a2": 0.0}
+    for start in range(0, len(frames), batch):
+        t = _float_trace(w, frames[start:start + batch])
+        ranges["d1"] = max(ranges["d1"], float(np.abs(t["d1"]).max()))
+        ranges["a1"] = max(ranges["a1"], float(t["a1"].max()))
+        ranges["d2"] = max(ranges["d2"], float(np.abs(t["d2"]).max()))
+        ranges["a2"] = max(ranges["a2"], float(t["features"][..., :w.k].max()))
+    return ranges
+
+
+def _acc_bound(in_max: int, wq: np.ndarray, bias: np.ndarray | None, name: str,
+               bounds: dict[str, int]) -> None:
+    rows = np.abs(wq.reshape(wq.shape[0], -1)).sum(axis=1) * in_max
+    if bias is not None:
+        rows = rows + np.abs(bias)
+    worst = int(rows.max())
+    bounds[name] = worst
+    if worst > INT32_MAX:
+        raise ValueError(f"{name}: worst-case accumulator {worst} overflows int32; "
+                         "lower the activation or weight bit widths")
+
+
+def quantize_model(w: FloatWeights, ranges: Mapping[str, float], cfg: QuantConfig = QuantConfig(),
+                   model_hash: int = 0) -> Int8Model:
+    """Turn float weights + calibrated ranges into the firmware's integer constants."""
+    bounds: dict[str, int] = {}
+    d1_max = (1 << (cfg.d1_bits - 1)) - 1
+    a1_max = (1 << cfg.a1_bits) - 1
+    d2_max = (1 << (cfg.d2_bits - 1)) - 1
+    a2_max = (1 << cfg.a2_bits) - 1
+    tiny = 1e-6
+    s_x = 1.0 / (1 << PIXEL_FRAC_BITS)                      # Q7 pixels
+    s_d1 = max(ranges["d1"] * cfg.margin, tiny) / d1_max
+    s_a1 = min(RELU6, max(ranges["a1"] * cfg.margin, tiny)) / a1_max
+    s_d2 = max(ranges["d2"] * cfg.margin, tiny) / d2_max
+    s_a2 = min(RELU6, max(ranges["a2"] * cfg.margin, tiny)) / a2_max
+
+    # Layer 1 depthwise with the normalisation folded in (per input channel c).
+    eff = w.dw1 / (255.0 * w.std)[:, None, None]
+    dw1_q, s_dw1 = _quantize_weights(eff, cfg.weight_bits)
+    dw1_bias = -(w.mean / w.std) * w.dw1.reshape(3, -1).sum(axis=1)
+    dw1_b = _round_bias(dw1_bias, s_dw1 * s_x)
+    dw1_m, dw1_r = _multipliers(s_dw1 * s_x / s_d1)
+    _acc_bound(255 << PIXEL_FRAC_BITS, dw1_q, dw1_b, "dw1", bounds)
+
+    # Layer 1 pointwise + BN1 + ReLU6.
+    bn_s, bn_t = w.folded_bn("bn1")
+    pw1_q, s_pw1 = _quantize_weights(w.pw1 * bn_s[:, None], cfg.weight_bits)
+    pw1_b = _round_bias(bn_t, s_pw1 * s_d1)
+    pw1_m, pw1_r = _multipliers(s_pw1 * s_d1 / s_a1)
+    _acc_bound(d1_max, pw1_q, pw1_b, "pw1", bounds)
+
+    # Layer 2 depthwise (zero padding = zero point, exact).
+    dw2_q, s_dw2 = _quantize_weights(w.dw2, cfg.weight_bits)
+    dw2_m, dw2_r = _multipliers(s_dw2 * s_a1 / s_d2)
+    _acc_bound(a1_max, dw2_q, None, "dw2", bounds)
+
+    # Layer 2 pointwise + BN2; local channels requantized, remote ones thresholded.
+    bn_s, bn_t = w.folded_bn("bn2")
+    pw2_q, s_pw2 = _quantize_weights(w.pw2 * bn_s[:, None], cfg.weight_bits)
+    acc2_scale = s_pw2 * s_d2
+    pw2_b = _round_bias(bn_t, acc2_scale)
+    pw2_m, pw2_r = _multipliers(acc2_scale[:w.k] / s_a2)
+    _acc_bound(d2_max, pw2_q, pw2_b, "pw2", bounds)
+    mids = (w.centroids[1:] + w.centroids[:-1]) / 2.0
+    thr = np.floor(mids[None, :] / acc2_scale[w.k:, None])
+    thresholds = np.clip(thr, INT32_MIN, INT32_MAX).astype(np.int64)
+
+    # Local predictor: GAP (rounded mean in A2 units) -> dense with the logit BN folded.
+    sl, tl = w.folded_bn("lbn")
+    dense_q, s_dense = _quantize_weights(w.local_w * sl[:, None], cfg.weight_bits)
+    dense_b = _round_bias(w.local_b * sl + tl, s_dense * s_a2)
+    dense_m, dense_r = _multipliers(s_dense * s_a2 * (1 << LOGIT_FRAC_BITS))
+    _acc_bound(a2_max, dense_q, dense_b, "dense", bounds)
+
+    h1, w1 = w.l1_shape
+    fh, fw = w.feature_shape
+    scales = {"pixel": s_x, "d1": s_d1, "a1": s_a1, "d2": s_d2, "a2": s_a2,
+              "ranges": dict(ranges)}
+    return Int8Model(
+        config=cfg, input_h=w.input_h, input_w=w.input_w, stride1=w.stride1, stride2=w.stride2,
+        pad2=w.pad2, hidden=w.hidden, channels=w.channels, k=w.k, classes=w.classes,
+        l1_h=h1, l1_w=w1, feat_h=fh, feat_w=fw, n_centroids=int(w.centroids.size),
+        centroids=w.centroids.copy(),
+        dw1_w=dw1_q, dw1_b=dw1_b, dw1_m=dw1_m, dw1_r=dw1_r, d1_max=d1_max,
+        pw1_w=pw1_q, pw1_b=pw1_b, pw1_m=pw1_m, pw1_r=pw1_r, a1_max=a1_max,
+        dw2_w=dw2_q, dw2_m=dw2_m, dw2_r=dw2_r, d2_max=d2_max,
+        pw2_w=pw2_q, pw2_b=pw2_b, pw2_m=pw2_m, pw2_r=pw2_r, a2_max=a2_max,
+        thresholds=thresholds, dense_w=dense_q, dense_b=dense_b, dense_m=dense_m,
+        dense_r=dense_r, scales=scales, acc_bounds=bounds, model_hash=int(model_hash),
+    )
+
+
+def build_int8_model(weights: str | Path | Mapping[str, Any] | FloatWeights,
+                     calib_frames: np.ndarray, cfg: QuantConfig = QuantConfig(),
+                     model_hash: int = 0) -> tuple[FloatWeights, Int8Model]:
+    """Load, calibrate and quantize in one call."""
+    fw = weights if isinstance(weights, FloatWeights) else load_float_weights(weights)
+    return fw, quantize_model(fw, calibrate(fw, calib_frames), cfg, model_hash)
+
+
+# --------------------------------------------------------------------------------------------
+# Integer reference (bit-exact model of firmware_microros/core)
+# --------------------------------------------------------------------------------------------
+
+@dataclass
+class IntOutputs:
+    local_logits: np.ndarray    # float32 [N, classes] = logit_q * 2**-16
+    logit_q: np.ndarray         # int64 [N, classes] (Q16)
+    indices: np.ndarray         # uint8 [N, C - k, FH, FW]
+
+
+def _check_int32(x: np.ndarray, name: str) -> None:
+    if x.size and (int(x.max()) > INT32_MAX or int(x.min()) < INT32_MIN):
+        raise AssertionError(f"{name}: accumulator left the int32 range")
+
+
+def _int_trace(m: Int8Model, frames: np.ndarray) -> dict[str, np.ndarray]:
+    x = resize_fixed(frames, m.input_h, m.input_w)
+    acc = _dw3x3(x, m.dw1_w, m.stride1, 0) + m.dw1_b
+    _check_int32(acc, "dw1")
+    d1 = np.clip(requantize(acc, m.dw1_m, m.dw1_r), -m.d1_max, m.d1_max)
+    acc = _pw(d1, m.pw1_w) + m.pw1_b
+    _check_int32(acc, "pw1")
+    a1 = np.clip(requantize(acc, m.pw1_m, m.pw1_r), 0, m.a1_max)
+    acc = _dw3x3(a1, m.dw2_w, m.stride2, m.pad2)
+    _check_int32(acc, "dw2")
+    d2 = np.clip(requantize(acc, m.dw2_m, m.dw2_r), -m.d2_max, m.d2_max)
+    acc2 = _pw(d2, m.pw2_w) + m.pw2_b
+    _check_int32(acc2, "pw2")
+    a2 = np.clip(requantize(acc2[..., :m.k], m.pw2_m, m.pw2_r), 0, m.a2_max)
+    return {"x": x, "d1": d1, "a1": a1, "d2": d2, "acc2": acc2, "a2": a2}
+
+
+def int_forward(m: Int8Model, frames: np.ndarray, batch: int = 128) -> IntOutputs:
+    """The firmware core's arithmetic on uint8 RGB frames [N, H, W, 3] (any H, W)."""
+    frames = np.asarray(frames)
+    if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
+        raise ValueError(f"frames must be uint8 [N, H, W, 3], got {frames.dtype} {frames.shape}")
+    hw = m.feat_h * m.feat_w
+    logit_q, indices = [], []
+    for start in range(0, len(frames), batch):
+        t = _int_trace(m, frames[start:start + batch])
+        remote = t["acc2"][..., m.k:]                                      # [n, FH, FW, R]
+        idx = (remote[..., None] > m.thresholds).sum(axis=-1)
+        indices.append(idx.transpose(0, 3, 1, 2).astype(np.uint8))
+        gap = (t["a2"].sum(axis=(1, 2)) + hw // 2) // hw                  # [n, k]
+        acc = gap @ m.dense_w.T + m.dense_b
+        _check_int32(acc, "dense")
+        q = requantize(acc, m.dense_m, m.dense_r)
+        logit_q.append(np.clip(q, INT32_MIN, INT32_MAX))
+    lq = np.concatenate(logit_q)
+    logits = lq.astype(np.float32) * np.float32(2.0 ** -LOGIT_FRAC_BITS)
+    return IntOutputs(logits, lq, np.concatenate(indices))
+
+
+# --------------------------------------------------------------------------------------------
+# Float vs integer comparison
+# --------------------------------------------------------------------------------------------
+
+def compare_float_int8(w: FloatWeights, m: Int8Model, frames: np.ndarray,
+                       labels: np.ndarray | None = None,
+                       edge: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
+                       batch: int = 500) -> dict[str, Any]:
+    """Agreement of the integer path with the float device model on ``frames``.
+
+    ``edge(indices int64 [N, R, FH, FW], local_logits float32 [N, classes]) -> fused logits``
+    (e.g. edge.onnx through onnxruntime) adds fused accuracies when ``labels`` are given.
+    """
+    n = len(frames)
+    idx_equal = 0
+    frames_equal = 0
+    argmax_equal = 0
+    max_logit_diff = 0.0
+    hits = {"local_float": 0, "local_int8": 0, "fused_float": 0, "fused_int8": 0}
+    for start in range(0, n, batch):
+        part = frames[start:start + batch]
+        fo = float_forward(w, part)
+        io = int_forward(m, part)
+        same = fo.indices == io.indices
+        idx_equal += int(same.sum())
+        frames_equal += int(same.reshape(len(part), -1).all(axis=1).sum())
+        fa = fo.local_logits.argmax(axis=1)
+        ia = io.local_logits.argmax(axis=1)
+        argmax_equal += int((fa == ia).sum())
+        max_logit_diff = max(max_logit_diff, float(np.abs(fo.local_logits - io.local_logits).max()))
+        if labels is not None:
+            lab = np.asarray(labels[start:start + batch])
+            hits["local_float"] += int((fa == lab).sum())
+            hits["local_int8"] += int((ia == lab).sum())
+            if edge is not None:
+                ff = edge(fo.indices.astype(np.int64), fo.local_logits.astype(np.float32))
+                fi = edge(io.indices.astype(np.int64), io.local_logits.astype(np.float32))
+                hits["fused_float"] += int((np.argmax(ff, axis=1) == lab).sum())
+                hits["fused_int8"] += int((np.argmax(fi, axis=1) == lab).sum())
+    total_idx = n * m.remote * m.feat_h * m.feat_w
+    report: dict[str, Any] = {
+        "images": n,
+        "indices_equal_rate": idx_equal / max(total_idx, 1),
+        "frames_all_indices_equal_rate": frames_equal / max(n, 1),
+        "local_argmax_agreement": argmax_equal / max(n, 1),
+        "max_abs_local_logit_diff": max_logit_diff,
+    }
+    if labels is not None:
+        report["local_accuracy_float"] = hits["local_float"] / n
+        report["local_accuracy_int8"] = hits["local_int8"] / n
+        if edge is not None:
+            report["fused_accuracy_float"] = hits["fused_float"] / n
+            report["fused_accuracy_int8"] = hits["fused_int8"] / n
+            report["fused_accuracy_drop_points"] = 100.0 * (hits["fused_float"] - hits["fused_int8"]) / n
+    return report
+
+
+# --------------------------------------------------------------------------------------------
+# C header
+# --------------------------------------------------------------------------------------------
+
+def _c_array(ctype: str, name: str, values: np.ndarray, per_line: int = 16) -> str:
+    flat = [int(v) for v in np.asarray(values).reshape(-1)]
+    if ctype == "int32_t":
+        items = [f"{v}" if v != INT32_MIN else "(-2147483647 - 1)" for v in flat]
+    else:
+        items = [str(v) for v in flat]
+    lines = [", ".join(items[i:i + per_line]) for i in range(0, len(items), per_line)]
+    body = ",\n    ".join(lines)
+    return f"AGN_MODEL_CONST {ctype} {name}[{len(flat)}] = {{\n    {body}\n}};\n"
+
+
+def _check_range(name: str, values: np.ndarray, lo: int, hi: int) -> None:
+    arr = np.asarray(values)
+    if arr.size and (int(arr.min()) < lo or int(arr.max()) > hi):
+        raise ValueError(f"{name}: values outside [{lo}, {hi}]")
+
+
+def generate_header(m: Int8Model, *, model_id: str = "", codec_c: str | None = None,
+                    max_payload_bytes: int | None = None) -> str:
+    """The firmware's ``agilenn_model.h``: dimensions, integer constants and (optionally) the
+    codec tables as C text (``codec_c``, e.g. from the codec package's ``rans_tables_to_c``).
+
+    Macros and ``extern`` declarations always; the array definitions only in the one
+    translation unit that defines ``AGILENN_MODEL_IMPLEMENTATION`` before including it.
+    """
+    for name, arr, lo, hi in (
+        ("dw1_w", m.dw1_w, -127, 127), ("pw1_w", m.pw1_w, -127, 127),
+        ("dw2_w", m.dw2_w, -127, 127), ("pw2_w", m.pw2_w, -127, 127),
+        ("dense_w", m.dense_w, -127, 127),
+        ("biases", np.concatenate([m.dw1_b, m.pw1_b, m.pw2_b, m.dense_b]), INT32_MIN, INT32_MAX),
+        ("thresholds", m.thresholds, INT32_MIN, INT32_MAX),
+    ):
+        _check_range(name, arr, lo, hi)
+    remote_count = m.remote * m.feat_h * m.feat_w
+    bits = max(1, (m.n_centroids - 1).bit_length())
+    packed = 6 + (remote_count * bits + 7) // 8
+    if max_payload_bytes is None:
+        max_payload_bytes = packed
+    cfg = m.config
+    tag = f"{m.model_hash:08x}"
+    macros = [
+        ("AGN_MODEL_HASH", f"0x{tag}u", "manifest model_hash (on the wire as uint32)"),
+        ("AGN_INPUT_H", m.input_h, "model input after the resize"),
+        ("AGN_INPUT_W", m.input_w, ""),
+        ("AGN_STRIDE1", m.stride1, "depthwise-1 stride (kernel 3, padding 0)"),
+        ("AGN_STRIDE2", m.stride2, "depthwise-2 stride (kernel 3)"),
+        ("AGN_PAD2", m.pad2, "depthwise-2 symmetric zero padding"),
+        ("AGN_HIDDEN", m.hidden, "layer-1 output channels"),
+        ("AGN_L1_H", m.l1_h, "layer-1 output size"),
+        ("AGN_L1_W", m.l1_w, ""),
+        ("AGN_CHANNELS", m.channels, "feature channels C"),
+        ("AGN_LOCAL", m.k, "local channels k (channels [0, k))"),
+        ("AGN_REMOTE", m.remote, "remote channels C - k"),
+        ("AGN_FEAT_H", m.feat_h, "feature map size"),
+        ("AGN_FEAT_W", m.feat_w, ""),
+        ("AGN_CLASSES", m.classes, "local predictor outputs"),
+        ("AGN_CENTROIDS", m.n_centroids, "quantizer alphabet size"),
+        ("AGN_REMOTE_COUNT", remote_count, "remote indices per frame (C - k) * H * W"),
+        ("AGN_PACKED_PAYLOAD_BYTES", packed, "codec 0 payload size (header + packed bits)"),
+        ("AGN_MAX_PAYLOAD_BYTES", max_payload_bytes, "payload buffer capacity"),
+        ("AGN_D1_MAX", m.d1_max, f"depthwise-1 output clamp ({cfg.d1_bits}-bit signed)"),
+        ("AGN_A1_MAX", m.a1_max, f"layer-1 ReLU6 clamp ({cfg.a1_bits}-bit unsigned)"),
+        ("AGN_D2_MAX", m.d2_max, f"depthwise-2 output clamp ({cfg.d2_bits}-bit signed)"),
+        ("AGN_A2_MAX", m.a2_max, f"local ReLU6 clamp ({cfg.a2_bits}-bit unsigned)"),
+        ("AGN_WEIGHT_BITS", cfg.weight_bits, "weights: int8 storage, per-channel scales"),
+        ("AGN_LOGIT_FRAC_BITS", LOGIT_FRAC_BITS, "local logits = logit_q * 2^-16"),
+        ("AGN_PIXEL_FRAC_BITS", PIXEL_FRAC_BITS, "resized pixels in Q7"),
+        ("AGN_RESIZE_COEF_BITS", RESIZE_COEF_BITS, "bilinear weights in Q15"),
+    ]
+    out = [
+        "/* agilenn_model.h: GENERATED by agilenn_ros.export.int8 - do not edit.",
+        f" * Model {model_id or tag}: integer device network (feature extractor, local predictor,",
+        " * quantizer thresholds) for firmware_microros/core. Arithmetic: see int8.py's docstring.",
+        f" * Scales: d1 {m.scales['d1']:.6g}, a1 {m.scales['a1']:.6g}, d2 {m.scales['d2']:.6g},"
+        f" a2 {m.scales['a2']:.6g}. */",
+        "#ifndef AGILENN_MODEL_H",
+        "#define AGILENN_MODEL_H",
+        "",
+        "#include <stdint.h>",
+        "",
+        f'#define AGN_MODEL_ID "{model_id or tag}"',
+    ]
+    for name, value, comment in macros:
+        out.append(f"#define {name} {value}" + (f"  /* {comment} */" if comment else ""))
+    out += [
+        "",
+        "#ifdef AGILENN_MODEL_IMPLEMENTATION",
+        "#define AGN_MODEL_CONST const",
+        "#else",
+        "#define AGN_MODEL_CONST extern const",
+        "#endif",
+        "",
+    ]
+    arrays = [
+        ("int8_t", "agn_dw1_w", m.dw1_w, "[3][3*3] normalisation folded in"),
+        ("int32_t", "agn_dw1_b", m.dw1_b, "[3]"),
+        ("int32_t", "agn_dw1_m", m.dw1_m, "[3] requant multipliers"),
+        ("int8_t", "agn_dw1_r", m.dw1_r, "[3] requant shifts"),
+        ("int8_t", "agn_pw1_w", m.pw1_w, "[HIDDEN][3] BN1 folded"),
+        ("int32_t", "agn_pw1_b", m.pw1_b, "[HIDDEN]"),
+        ("int32_t", "agn_pw1_m", m.pw1_m, "[HIDDEN]"),
+        ("int8_t", "agn_pw1_r", m.pw1_r, "[HIDDEN]"),
+        ("int8_t", "agn_dw2_w", m.dw2_w, "[HIDDEN][3*3]"),
+        ("int32_t", "agn_dw2_m", m.dw2_m, "[HIDDEN]"),
+        ("int8_t", "agn_dw2_r", m.dw2_r, "[HIDDEN]"),
+        ("int8_t", "agn_pw2_w", m.pw2_w, "[CHANNELS][HIDDEN] BN2 folded"),
+        ("int32_t", "agn_pw2_b", m.pw2_b, "[CHANNELS]"),
+        ("int32_t", "agn_pw2_m", m.pw2_m, "[LOCAL]"),
+        ("int8_t", "agn_pw2_r", m.pw2_r, "[LOCAL]"),
+        ("int32_t", "agn_thresholds", m.thresholds, "[REMOTE][CENTROIDS-1] acc > T -> index+1"),
+        ("int8_t", "agn_dense_w", m.dense_w, "[CLASSES][LOCAL] logit BN folded"),
+        ("int32_t", "agn_dense_b", m.dense_b, "[CLASSES]"),
+        ("int32_t", "agn_dense_m", m.dense_m, "[CLASSES]"),
+        ("int8_t", "agn_dense_r", m.dense_r, "[CLASSES]"),
+    ]
+    for ctype, name, values, comment in arrays:
+        out.append(f"/* {name} {comment} */")
+        out.append(_c_array(ctype, name, values).rstrip("\n"))
+    out.append("/* agn_centroids: the float centroids (documentation; the core uses thresholds) */")
+    out.append(_c_float_array("agn_centroids", m.centroids).rstrip("\n"))
+    out.append("")
+    if codec_c:
+        out += ["/* ---- codec tables (agilenn_ros.codec) ---- */", codec_c.rstrip("\n"), ""]
+    out += ["#endif /* AGILENN_MODEL_H */", ""]
+    text = "\n".join(out)
+    # Declarations must not carry initialisers outside the implementation unit.
+    return _split_definitions(text)
+
+
+def _c_float_array(name: str, values: np.ndarray) -> str:
+    items = ", ".join(f"{float(v):.9g}f" for v in np.asarray(values).reshape(-1))
+    return f"AGN_MODEL_CONST float {name}[{np.asarray(values).size}] = {{ {items} }};\n"
+
+
+def _split_definitions(text: str) -> str:
+    """Wrap each ``AGN_MODEL_CONST T name[n] = {...};`` so that only the implementation unit
+    sees the initialiser; others get ``extern const T name[n];``."""
+    lines = text.split("\n")
+    out: list[str] = []
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if line.startswith("AGN_MODEL_CONST ") and "=" in line:
+            decl = line.split("=", 1)[0].rstrip()
+            block = [line]
+            while not block[-1].rstrip().endswith("};"):
+                i += 1
+                block.append(lines[i])
+            out.append("#ifdef AGILENN_MODEL_IMPLEMENTATION")
+            out.extend(block)
+            out.append("#else")
+            out.append(decl + ";")
+            out.append("#endif")
+        else:
+            out.append(line)
+        i += 1
+    return "\n".join(out)
+
+
+# --------------------------------------------------------------------------------------------
+# Bundle export
+# --------------------------------------------------------------------------------------------
+
+def _bundle_hash(bundle: Path, weights_path: Path) -> tuple[int, str]:
+    manifest = bundle / "manifest.json"
+    if manifest.is_file():
+        data = json.loads(manifest.read_text())
+        tag = str(data.get("model_hash", ""))
+        if tag:
+            return int(tag, 16), str(data.get("model_id", tag))
+    digest = hashlib.sha256(weights_path.read_bytes()).hexdigest()[:8]
+    return int(digest, 16), f"synthetic-{digest}"
+
+
+def export_firmware(bundle_dir: str | Path, calib_frames: np.ndarray, *,
+                    cfg: QuantConfig = QuantConfig(), codec_c: str | None = None,
+                    max_payload_bytes: int | None = None, model_hash: int | None = None,
+                    model_id: str | None = None) -> tuple[Int8Model, Path]:
+    """Calibrate on ``calib_frames``, write ``<bundle>/agilenn_model.h`` and
+    ``<bundle>/int8_params.json`` (scales, bit widths, bounds); return the model and header path.
+    """
+    bundle = Path(bundle_dir)
+    weights_path = bundle / "fe_weights.npz"
+    fw = load_float_weights(weights_path)
+    if model_hash is None:
+        model_hash, default_id = _bundle_hash(bundle, weights_path)
+        model_id = model_id or default_id
+    if codec_c is None:
+        codec_c, max_codec = _codec_tables_c(bundle)
+        if max_payload_bytes is None:
+            max_payload_bytes = max_codec
+    qm = quantize_model(fw, calibrate(fw, calib_frames), cfg, model_hash)
+    header = generate_header(qm, model_id=model_id or "", codec_c=codec_c,
+                             max_payload_bytes=max_payload_bytes)
+    path = bundle / HEADER_NAME
+    path.write_text(header)
+    (bundle / "int8_params.json").write_text(json.dumps(qm.describe(), indent=2) + "\n")
+    return qm, path
+
+
+def _codec_tables_c(bundle: Path) -> tuple[str | None, int | None]:
+    """rANS tables as C text from the codec package (when it provides ``rans_tables_to_c``)
+    and the manifest; (None, None) when either is missing."""
+    manifest = bundle / "manifest.json"
+    if not manifest.is_file():
+        return None, None
+    try:
+        from agilenn_ros.codec import rans_tables_to_c  # type: ignore[attr-defined]
+    except ImportError:
+        return None, None
+    tables = json.loads(manifest.read_text()).get("codec", {}).get("tables", {}).get("rans")
+    if not tables:
+        return None, None
+    return rans_tables_to_c(tables), None
+
+
+# --------------------------------------------------------------------------------------------
+# CLI: python -m agilenn_ros.export.int8 {synth,header,compare}
+# --------------------------------------------------------------------------------------------
+
+def _load_frames(source: str, split: str, limit: int, seed: int, size: int) -> tuple[np.ndarray, np.ndarray | None]:
+    if source.startswith("synthetic"):
+        return synthetic_frames(limit, size, size, seed), None
+    from agilenn_ros.data import load_split
+    data = load_split(source, split)
+    index = np.arange(len(data))
+    if 0 < limit < len(index):
+        index = np.sort(np.random.default_rng(seed).choice(index, limit, replace=False))
+    return data.images[index], data.labels[index]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m agilenn_ros.export.int8", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("synth", help="write a synthetic fe_weights.npz (random, calibrated BN)")
+    p.add_argument("--out", required=True)
+    p.add_argument("--input-size", type=int, default=96)
+    p.add_argument("--classes", type=int, default=10)
+    p.add_argument("--seed", type=int, default=0)
+    p = sub.add_parser("header", help="calibrate and write agilenn_model.h into a bundle folder")
+    p.add_argument("bundle")
+    p.add_argument("--calib", default="synthetic", help="data source (load_split) or 'synthetic'")
+    p.add_argument("--calib-count", type=int, default=1000)
+    p.add_argument("--frame-size", type=int, default=32, help="synthetic calibration frame size")
+    p.add_argument("--all-int8", action="store_true", help="8-bit activations everywhere")
+    p = sub.add_parser("compare", help="float vs integer agreement on a data split")
+    p.add_argument("bundle")
+    p.add_argument("--data", default="synthetic")
+    p.add_argument("--split", default="test")
+    p.add_argument("--count", type=int, default=0)
+    p.add_argument("--calib", default="synthetic")
+    p.add_argument("--calib-count", type=int, default=1000)
+    p.add_argument("--frame-size", type=int, default=32)
+    p.add_argument("--all-int8", action="store_true")
+    p.add_argument("--json", help="write the report here")
+    args = parser.parse_args(argv)
+    if args.cmd == "synth":
+        w = make_synthetic_weights(input_size=args.input_size, classes=args.classes, seed=args.seed)
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        np.savez(args.out, **w)
+        return 0
+    cfg = QuantConfig.all_int8() if args.all_int8 else QuantConfig()
+    calib, _ = _load_frames(args.calib, "train", args.calib_count, 1, args.frame_size)
+    if args.cmd == "header":
+        qm, path = export_firmware(args.bundle, calib, cfg=cfg)
+        print(json.dumps({"header": str(path), **qm.describe()}, indent=2))
+        return 0
+    bundle = Path(args.bundle)
+    fw, qm = build_int8_model(bundle / "fe_weights.npz", calib, cfg)
+    frames, labels = _load_frames(args.data, args.split, args.count or 10**9, 2, args.frame_size)
+    edge = _onnx_edge(bundle)
+    report = compare_float_int8(fw, qm, frames, labels, edge)
+    report["quantization"] = qm.describe()
+    text = json.dumps(report, indent=2)
+    print(text)
+    if args.json:
+        Path(args.json).write_text(text + "\n")
+    return 0
+
+
+def _onnx_edge(bundle: Path) -> Callable[[np.ndarray, np.ndarray], np.ndarray] | None:
+    path = bundle / "edge.onnx"
+    if not path.is_file():
+        return None
+    import onnxruntime as ort
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+
+    def run(indices: np.ndarray, logits: np.ndarray) -> np.ndarray:
+        return session.run(["fused_logits"], {"indices": indices, "local_logits": logits})[0]
+    return run
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Runtime: device and edge pipelines on numpy + onnxruntime (never imports torch)."""

@@ -1,0 +1,138 @@
+"""Model bundles: load and verify ``manifest.json`` and the files it lists.
+
+A bundle is self-describing (DESIGN.md section 4): nothing here reads a training profile.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+FORMAT_VERSION = 1
+MODEL_PATH_ENV = "AGILENN_MODEL_PATH"
+
+
+class BundleError(ValueError):
+    """A model bundle is missing, incomplete, corrupted or of an unknown format."""
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class Bundle:
+    path: Path
+    manifest: dict[str, Any]
+
+    @property
+    def class_names(self) -> list[str]:
+        return list(self.manifest["class_names"])
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.manifest["class_names"])
+
+    @property
+    def input_hw(self) -> tuple[int, int]:
+        spec = self.manifest["input"]
+        return int(spec["height"]), int(spec["width"])
+
+    @property
+    def remote_shape(self) -> tuple[int, int, int]:
+        f = self.manifest["features"]
+        return int(f["remote_channels"]), int(f["height"]), int(f["width"])
+
+    @property
+    def centroids(self) -> list[float]:
+        return list(self.manifest["quantizer"]["centroids"])
+
+    @property
+    def alpha(self) -> float:
+        return float(self.manifest["fusion"]["alpha"])
+
+    @property
+    def model_hash(self) -> str:
+        return str(self.manifest["model_hash"])
+
+    @property
+    def model_hash_u32(self) -> int:
+        return int(self.manifest["model_hash"], 16)
+
+    @property
+    def model_id(self) -> str:
+        return str(self.manifest["model_id"])
+
+    @property
+    def codec_tables(self) -> dict[str, Any]:
+        return dict(self.manifest.get("codec", {}).get("tables", {}))
+
+    @property
+    def default_codec(self) -> str:
+        return str(self.manifest.get("codec", {}).get("default", "packed"))
+
+    def file(self, name: str) -> Path:
+        return self.path / name
+
+
+def _search_roots() -> list[Path]:
+    roots: list[Path] = []
+    env = os.environ.get(MODEL_PATH_ENV)
+    if env:
+        roots += [Path(p) for p in env.split(os.pathsep) if p]
+    here = Path(__file__).resolve().parents[2]
+    roots.append(here / "models")                      # source checkout
+    try:  # installed ROS 2 package
+        from ament_index_python.packages import get_package_share_directory  # type: ignore
+        roots.append(Path(get_package_share_directory("agilenn_ros")) / "models")
+    except Exception:  # noqa: BLE001 - no ament index: not a ROS 2 install
+        pass
+    return roots
+
+
+def resolve_model(name_or_path: str | os.PathLike[str]) -> Path:
+    """A bundle directory, or a bundle name looked up in $AGILENN_MODEL_PATH and models/."""
+    path = Path(name_or_path).expanduser()
+    if (path / "manifest.json").is_file():
+        return path
+    if path.name == "manifest.json" and path.is_file():
+        return path.parent
+    if os.sep not in str(name_or_path):
+        for root in _search_roots():
+            if (root / str(name_or_path) / "manifest.json").is_file():
+                return root / str(name_or_path)
+    raise BundleError(f"no model bundle {str(name_or_path)!r} (a directory with manifest.json, "
+                      f"or a name under {', '.join(str(r) for r in _search_roots())})")
+
+
+REQUIRED_KEYS = ("format_version", "model_hash", "model_id", "class_names", "input", "features",
+                 "quantizer", "fusion", "codec", "tensors", "files")
+
+
+def load_bundle(name_or_path: str | os.PathLike[str], verify: bool = True) -> Bundle:
+    """Load a bundle; with ``verify`` every listed file's sha256 is checked."""
+    path = resolve_model(name_or_path)
+    try:
+        manifest = json.loads((path / "manifest.json").read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise BundleError(f"{path}/manifest.json: {exc}") from exc
+    missing = [key for key in REQUIRED_KEYS if key not in manifest]
+    if missing:
+        raise BundleError(f"{path}/manifest.json: missing keys {missing}")
+    if manifest["format_version"] != FORMAT_VERSION:
+        raise BundleError(f"{path}: bundle format {manifest['format_version']} is not supported "
+                          f"(this agilenn_ros reads format {FORMAT_VERSION})")
+    for name, entry in manifest["files"].items():
+        file = path / name
+        if not file.is_file():
+            raise BundleError(f"{path}: file {name} listed in the manifest is missing")
+        if verify and sha256_file(file) != entry["sha256"]:
+            raise BundleError(f"{path}: {name} does not match its sha256 in the manifest (corrupted?)")
+    return Bundle(path=path, manifest=manifest)

@@ -1,0 +1,85 @@
+"""``agilenn evaluate``: accuracy of a bundle on a dataset split with onnxruntime (no torch).
+
+Also measures payload bytes per codec from real encoded frames.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm import tqdm
+
+from agilenn_ros.codec.registry import CODEC_IDS, make_codec
+from agilenn_ros.data import load_split
+from agilenn_ros.runtime.bundle import Bundle, load_bundle
+from agilenn_ros.runtime.device_pipeline import DevicePipeline
+from agilenn_ros.runtime.edge_pipeline import EdgePipeline
+from agilenn_ros.runtime.preprocess import model_input
+
+
+def size_stats(sizes: list[int]) -> dict[str, float]:
+    arr = np.asarray(sizes, dtype=np.float64)
+    return {"mean": float(arr.mean()), "median": float(np.median(arr)), "p95": float(np.percentile(arr, 95)),
+            "max": float(arr.max()), "min": float(arr.min()), "frames": int(arr.size)}
+
+
+def payload_sizes(bundle: Bundle, indices: np.ndarray) -> dict[str, dict[str, float]]:
+    """Encode every frame of ``indices`` [N, C, H, W] with every codec; size statistics in bytes."""
+    result: dict[str, dict[str, float]] = {}
+    for name in CODEC_IDS:
+        codec = make_codec(name, bundle.codec_tables, n_symbols=len(bundle.centroids))
+        result[name] = size_stats([len(codec.encode(frame)) for frame in indices])
+    return result
+
+
+def evaluate_bundle(bundle: Bundle, images: np.ndarray, labels: np.ndarray, batch: int = 250,
+                    threads: int = 0, payload_frames: int = 1000, progress: bool = True) -> dict[str, Any]:
+    """Run the device and edge halves on ``images`` (uint8 [N, H, W, 3]) and score them."""
+    import os
+    threads = threads or (os.cpu_count() or 1)
+    device = DevicePipeline(bundle, threads=threads)
+    edge = EdgePipeline(bundle, threads=threads)
+    start = time.perf_counter()
+    correct = {"accuracy": 0, "local_accuracy": 0, "remote_accuracy": 0}
+    coded: list[np.ndarray] = []
+    bar = tqdm(range(0, len(labels), batch), desc="evaluate", unit="batch", disable=not progress, leave=False)
+    for i in bar:
+        x = model_input(list(images[i:i + batch]), bundle.input_hw)
+        local_logits, indices = device.infer_prepared(x)
+        fused, remote = edge.infer(indices, local_logits)
+        y = labels[i:i + batch]
+        correct["accuracy"] += int((fused.argmax(1) == y).sum())
+        correct["local_accuracy"] += int((local_logits.argmax(1) == y).sum())
+        correct["remote_accuracy"] += int((remote.argmax(1) == y).sum())
+        if sum(len(c) for c in coded) < payload_frames:
+            coded.append(indices[: payload_frames - sum(len(c) for c in coded)])
+    inference_s = time.perf_counter() - start
+    n = max(1, len(labels))
+    result: dict[str, Any] = {"model": bundle.model_id, "samples": int(len(labels)),
+                              **{key: value / n for key, value in correct.items()}}
+    if coded:
+        result["payload_bytes"] = payload_sizes(bundle, np.concatenate(coded))
+    result["seconds"] = time.perf_counter() - start
+    result["inference_seconds"] = inference_s
+    return result
+
+
+def evaluate_command(args: argparse.Namespace) -> int:
+    bundle = load_bundle(args.model)
+    data = load_split(args.data, args.split)
+    if data.class_names != bundle.class_names:
+        raise ValueError(f"dataset classes {data.class_names} differ from the model's {bundle.class_names}")
+    if args.limit:
+        data = data.subset(slice(0, args.limit))
+    result = evaluate_bundle(bundle, data.images, data.labels)
+    result.update({"split": args.split, "data": str(args.data)})
+    text = json.dumps(result, indent=2)
+    print(text)
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(text + "\n")
+    return 0
