@@ -305,8 +305,11 @@ class RansTables:
         arr = np.asarray(counts)
         if arr.ndim != 2:
             raise TableError(f"counts must be (n_tables, n_symbols), got shape {arr.shape}")
+        if context not in CONTEXTS:
+            raise TableError(f"unknown rANS context {context!r}; known: {CONTEXTS}")
         if channels is None:
-            channels = 0 if context == "shared" else arr.shape[0] // max(1, arr.shape[0] // max(1, arr.shape[0]))
+            per_channel_tables = _n_tables(context, 1, arr.shape[1])
+            channels = 0 if context == "shared" else arr.shape[0] // per_channel_tables
         rows = tuple(tuple(quantize_frequencies(row, precision_bits)) for row in arr.tolist())
         return cls(
             n_symbols=arr.shape[1], precision_bits=precision_bits, freqs=rows, context=context, channels=channels
@@ -363,12 +366,7 @@ def build_rans_tables(
         per_channel = counts.reshape(channels, -1, n_symbols)
         marginal = per_channel.sum(axis=1, keepdims=True)  # (C, 1, S)
         n_c = marginal.sum(axis=2, keepdims=True)  # (C, 1, 1)
-        smoothed = [int(v) for v in (per_channel * n_c).reshape(-1).tolist()]
-        prior = np.broadcast_to(marginal * CONTEXT_PRIOR_WEIGHT, per_channel.shape).reshape(-1).tolist()
-        rows = np.array(
-            [a + int(b) for a, b in zip(smoothed, prior)], dtype=object
-        ).reshape(counts.shape)
-        counts = rows
+        counts = (per_channel * n_c + marginal * CONTEXT_PRIOR_WEIGHT).reshape(counts.shape)
     return RansTables.from_counts(
         counts, precision_bits, context, 0 if context == "shared" else channels
     )
@@ -586,41 +584,71 @@ class RansCodec:
         return out, x, pos
 
     def _decode_neighbours(self, data: bytes, pos: int, x: int, dims: tuple[int, int, int]):
-        """Decode with the channel_left / channel_left_above contexts, row by row."""
+        """Decode with the channel_left / channel_left_above contexts, row by row.
+
+        Row 0 of a channel: above = left; column 0 of later rows: left = above = the symbol
+        above; the first symbol of a channel: left = above = 0 (see _neighbours).
+        """
         channels, height, width = dims
-        out = bytearray(channels * height * width)
+        out = bytearray()
+        emit = out.append
         n_sym = self.n_symbols
         kc, kl, ka = self.tables.multipliers()
+        kla = kl + ka
         prec = self.tables.precision_bits
         mask = (1 << prec) - 1
         low = RANS_L
         symtab = self._slot_symbols()
-        freq = self._freq.reshape(-1).tolist()  # index t * S + s
+        freq = self._freq.reshape(-1).tolist()  # index t * n_symbols + s
         cum = self._cum.reshape(-1).tolist()
-        j = 0
+        if width == 0:
+            return out, x, pos
         for c in range(channels):
-            cbase = c * kc
+            cb = c * kc
             for y in range(height):
-                for xx in range(width):
-                    # causal neighbours (see _neighbours)
-                    if xx:
-                        left = out[j - 1]
-                        above = out[j - width] if y else left
-                    elif y:
-                        left = above = out[j - width]
-                    else:
-                        left = above = 0
-                    t = cbase + left * kl + above * ka
-                    slot = x & mask
-                    s = symtab[(t << prec) | slot]
-                    k = t * n_sym + s
-                    x = freq[k] * (x >> prec) + slot - cum[k]
-                    out[j] = s
-                    j += 1
+                above_row = out[-width:] if y else b""
+                # first symbol of the row: left = above = symbol above it (0 in row 0)
+                t = cb + above_row[0] * kla if y else cb
+                slot = x & mask
+                s = symtab[(t << prec) | slot]
+                k = t * n_sym + s
+                x = freq[k] * (x >> prec) + slot - cum[k]
+                emit(s)
+                if x < low:
+                    x = (x << 8) | data[pos]
+                    pos += 1
                     if x < low:
                         x = (x << 8) | data[pos]
                         pos += 1
+                left = s
+                if y:
+                    for a in above_row[1:]:
+                        t = cb + left * kl + a * ka
+                        slot = x & mask
+                        s = symtab[(t << prec) | slot]
+                        k = t * n_sym + s
+                        x = freq[k] * (x >> prec) + slot - cum[k]
+                        emit(s)
                         if x < low:
                             x = (x << 8) | data[pos]
                             pos += 1
+                            if x < low:
+                                x = (x << 8) | data[pos]
+                                pos += 1
+                        left = s
+                else:
+                    for _ in range(width - 1):
+                        t = cb + left * kla
+                        slot = x & mask
+                        s = symtab[(t << prec) | slot]
+                        k = t * n_sym + s
+                        x = freq[k] * (x >> prec) + slot - cum[k]
+                        emit(s)
+                        if x < low:
+                            x = (x << 8) | data[pos]
+                            pos += 1
+                            if x < low:
+                                x = (x << 8) | data[pos]
+                                pos += 1
+                        left = s
         return out, x, pos

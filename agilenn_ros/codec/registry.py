@@ -17,7 +17,7 @@ from .common import DEFAULT_MAX_SYMBOLS, check_n_symbols
 from .errors import TableError, UnknownCodec
 from .lzw import LzwCodec
 from .packed import PackedCodec
-from .rans import DEFAULT_PRECISION_BITS, RansCodec, RansTables, build_rans_tables
+from .rans import DEFAULT_CONTEXT, DEFAULT_PRECISION_BITS, RansCodec, RansTables, build_rans_tables
 
 __all__ = [
     "CODEC_PACKED",
@@ -129,16 +129,20 @@ def build_codec_tables(
     n_symbols: int,
     *,
     precision_bits: int = DEFAULT_PRECISION_BITS,
-    per_channel: bool = True,
+    context: str = DEFAULT_CONTEXT,
 ) -> dict[str, Any]:
     """Learn the codec tables from training-set indices.
 
     ``indices_samples``: integer array (N, C, H, W) of centroid indices of the remote
-    channels. Returns a JSON-serialisable dict for manifest.json ``codec.tables``::
+    channels (a few thousand training frames are plenty). ``context``: "shared",
+    "channel", "channel_left" or "channel_left_above" (default; docs/codec.md). Returns a
+    JSON-serialisable dict for manifest.json ``codec.tables``::
 
-        {"n_symbols": 8, "rans": {"format": ..., "n_symbols": 8, "precision_bits": 12,
-                                  "context": "channel", "n_tables": C, "freqs": [[...], ...]}}
+        {"n_symbols": 8,
+         "rans": {"format": "agilenn-rans-static-v1", "n_symbols": 8, "precision_bits": 12,
+                  "context": "channel_left_above", "channels": C, "n_tables": C*8*8,
+                  "freqs": [[8 ints summing to 4096], ...]}}
     """
     n = check_n_symbols(n_symbols)
-    rans: RansTables = build_rans_tables(indices_samples, n, precision_bits, per_channel)
+    rans: RansTables = build_rans_tables(indices_samples, n, precision_bits, context)
     return {"n_symbols": n, "rans": rans.to_dict()}

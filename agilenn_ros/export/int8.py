@@ -492,6 +492,7 @@ class Int8Model:
     dense_r: np.ndarray
     scales: dict[str, Any] = field(default_factory=dict)
     acc_bounds: dict[str, int] = field(default_factory=dict)
+    weight_bits: dict[str, int] = field(default_factory=dict)
     model_hash: int = 0
 
     @property
@@ -500,7 +501,7 @@ class Int8Model:
 
     def describe(self) -> dict[str, Any]:
         return {"config": asdict(self.config), "scales": self.scales,
-                "accumulator_bounds": self.acc_bounds, "model_hash": f"{self.model_hash:08x}"}
+                "weight_bits": self.weight_bits, "accumulator_bounds": self.acc_bounds, "model_hash": f"{self.model_hash:08x}"}
 
 
 def calibrate(w: FloatWeights, frames: np.ndarray, batch: int = 128) -> dict[str, float]:
@@ -517,22 +518,35 @@ def calibrate(w: FloatWeights, frames: np.ndarray, batch: int = 128) -> dict[str
     return ranges
 
 
-def _acc_bound(in_max: int, wq: np.ndarray, bias: np.ndarray | None, name: str,
-               bounds: dict[str, int]) -> None:
+def _acc_worst(in_max: int, wq: np.ndarray, bias: np.ndarray | None) -> int:
+    """Worst-case |accumulator| of a layer: max over outputs of in_max * sum|w| + |bias|."""
     rows = np.abs(wq.reshape(wq.shape[0], -1)).sum(axis=1) * in_max
     if bias is not None:
         rows = rows + np.abs(bias)
-    worst = int(rows.max())
-    bounds[name] = worst
-    if worst > INT32_MAX:
-        raise ValueError(f"{name}: worst-case accumulator {worst} overflows int32; "
-                         "lower the activation or weight bit widths")
+    return int(rows.max())
+
+
+def _fit_layer(name: str, weights: np.ndarray, in_max: int, max_bits: int,
+               bias_of: Callable[[np.ndarray], np.ndarray | None],
+               report: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Quantize a layer's weights with the most bits (<= max_bits, >= 8) whose worst-case
+    accumulator still fits int32; returns (weights, scales, bias in the accumulator scale)."""
+    for bits in range(max_bits, 7, -1):
+        wq, scale = _quantize_weights(weights, bits)
+        bias = bias_of(scale)
+        worst = _acc_worst(in_max, wq, bias)
+        if worst <= INT32_MAX:
+            report["accumulator_bounds"][name] = worst
+            report["weight_bits"][name] = bits
+            return wq, scale, bias
+    raise ValueError(f"{name}: the accumulator overflows int32 even with 8-bit weights; "
+                     "lower the activation bit widths")
 
 
 def quantize_model(w: FloatWeights, ranges: Mapping[str, float], cfg: QuantConfig = QuantConfig(),
                    model_hash: int = 0) -> Int8Model:
     """Turn float weights + calibrated ranges into the firmware's integer constants."""
-    bounds: dict[str, int] = {}
+    report: dict[str, Any] = {"accumulator_bounds": {}, "weight_bits": {}}
     d1_max = (1 << (cfg.d1_bits - 1)) - 1
     a1_max = (1 << cfg.a1_bits) - 1
     d2_max = (1 << (cfg.d2_bits - 1)) - 1
@@ -543,44 +557,41 @@ def quantize_model(w: FloatWeights, ranges: Mapping[str, float], cfg: QuantConfi
     s_a1 = min(RELU6, max(ranges["a1"] * cfg.margin, tiny)) / a1_max
     s_d2 = max(ranges["d2"] * cfg.margin, tiny) / d2_max
     s_a2 = min(RELU6, max(ranges["a2"] * cfg.margin, tiny)) / a2_max
+    wb = cfg.weight_bits
 
     # Layer 1 depthwise with the normalisation folded in (per input channel c).
     eff = w.dw1 / (255.0 * w.std)[:, None, None]
-    dw1_q, s_dw1 = _quantize_weights(eff, cfg.weight_bits)
     dw1_bias = -(w.mean / w.std) * w.dw1.reshape(3, -1).sum(axis=1)
-    dw1_b = _round_bias(dw1_bias, s_dw1 * s_x)
+    dw1_q, s_dw1, dw1_b = _fit_layer("dw1", eff, 255 << PIXEL_FRAC_BITS, wb,
+                                     lambda s: _round_bias(dw1_bias, s * s_x), report)
     dw1_m, dw1_r = _multipliers(s_dw1 * s_x / s_d1)
-    _acc_bound(255 << PIXEL_FRAC_BITS, dw1_q, dw1_b, "dw1", bounds)
 
     # Layer 1 pointwise + BN1 + ReLU6.
     bn_s, bn_t = w.folded_bn("bn1")
-    pw1_q, s_pw1 = _quantize_weights(w.pw1 * bn_s[:, None], cfg.weight_bits)
-    pw1_b = _round_bias(bn_t, s_pw1 * s_d1)
+    pw1_q, s_pw1, pw1_b = _fit_layer("pw1", w.pw1 * bn_s[:, None], d1_max, wb,
+                                     lambda s: _round_bias(bn_t, s * s_d1), report)
     pw1_m, pw1_r = _multipliers(s_pw1 * s_d1 / s_a1)
-    _acc_bound(d1_max, pw1_q, pw1_b, "pw1", bounds)
 
     # Layer 2 depthwise (zero padding = zero point, exact).
-    dw2_q, s_dw2 = _quantize_weights(w.dw2, cfg.weight_bits)
+    dw2_q, s_dw2, _ = _fit_layer("dw2", w.dw2, a1_max, wb, lambda s: None, report)
     dw2_m, dw2_r = _multipliers(s_dw2 * s_a1 / s_d2)
-    _acc_bound(a1_max, dw2_q, None, "dw2", bounds)
 
     # Layer 2 pointwise + BN2; local channels requantized, remote ones thresholded.
-    bn_s, bn_t = w.folded_bn("bn2")
-    pw2_q, s_pw2 = _quantize_weights(w.pw2 * bn_s[:, None], cfg.weight_bits)
+    bn2_s, bn2_t = w.folded_bn("bn2")
+    pw2_q, s_pw2, pw2_b = _fit_layer("pw2", w.pw2 * bn2_s[:, None], d2_max, wb,
+                                     lambda s: _round_bias(bn2_t, s * s_d2), report)
     acc2_scale = s_pw2 * s_d2
-    pw2_b = _round_bias(bn_t, acc2_scale)
     pw2_m, pw2_r = _multipliers(acc2_scale[:w.k] / s_a2)
-    _acc_bound(d2_max, pw2_q, pw2_b, "pw2", bounds)
     mids = (w.centroids[1:] + w.centroids[:-1]) / 2.0
     thr = np.floor(mids[None, :] / acc2_scale[w.k:, None])
     thresholds = np.clip(thr, INT32_MIN, INT32_MAX).astype(np.int64)
 
     # Local predictor: GAP (rounded mean in A2 units) -> dense with the logit BN folded.
     sl, tl = w.folded_bn("lbn")
-    dense_q, s_dense = _quantize_weights(w.local_w * sl[:, None], cfg.weight_bits)
-    dense_b = _round_bias(w.local_b * sl + tl, s_dense * s_a2)
+    dense_bias = w.local_b * sl + tl
+    dense_q, s_dense, dense_b = _fit_layer("dense", w.local_w * sl[:, None], a2_max, wb,
+                                           lambda s: _round_bias(dense_bias, s * s_a2), report)
     dense_m, dense_r = _multipliers(s_dense * s_a2 * (1 << LOGIT_FRAC_BITS))
-    _acc_bound(a2_max, dense_q, dense_b, "dense", bounds)
 
     h1, w1 = w.l1_shape
     fh, fw = w.feature_shape
@@ -596,7 +607,8 @@ def quantize_model(w: FloatWeights, ranges: Mapping[str, float], cfg: QuantConfi
         dw2_w=dw2_q, dw2_m=dw2_m, dw2_r=dw2_r, d2_max=d2_max,
         pw2_w=pw2_q, pw2_b=pw2_b, pw2_m=pw2_m, pw2_r=pw2_r, a2_max=a2_max,
         thresholds=thresholds, dense_w=dense_q, dense_b=dense_b, dense_m=dense_m,
-        dense_r=dense_r, scales=scales, acc_bounds=bounds, model_hash=int(model_hash),
+        dense_r=dense_r, scales=scales, acc_bounds=report["accumulator_bounds"],
+        weight_bits=report["weight_bits"], model_hash=int(model_hash),
     )
 
 

@@ -31,6 +31,6 @@ def evaluate_agilenn(model: AgileNN, body: torch.nn.Module, g0: torch.Tensor, da
         counts["disorder_violation_rate"] += float(disorder_violations(per_channel, model.k).sum())
     n = max(1, len(data))
     result = {key: value / n for key, value in counts.items()}
-    result["alpha"] = float(model.fusion.alpha())
+    result["alpha"] = float(model.fusion.alpha().detach())
     result["samples"] = float(len(data))
     return result

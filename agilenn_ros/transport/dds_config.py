@@ -11,8 +11,11 @@ following what rmw_cyclonedds (Jazzy) does in ``check_create_domain``:
 * ``ROS_STATIC_PEERS``: ``;``-separated addresses.
 * Any ``CYCLONEDDS_URI`` of the user is appended after ours, so it wins.
 
-One addition to rmw: with LOCALHOST (and no static peers) and OFF, the participant is also
-pinned to the loopback interface, so odd or missing network interfaces cannot break it.
+The interface is left to Cyclone, as rmw does: pinning LOCALHOST to the loopback interface
+was tried and breaks discovery with a participant configured the rmw way (which advertises
+its default interface's address; Cyclone then ignores the other side's 127.0.0.1 locators,
+in both directions). A loopback-pinned configuration is only the fallback
+(:func:`loopback_config`) for when the participant cannot start at all.
 """
 
 from __future__ import annotations
@@ -65,11 +68,7 @@ def cyclone_config(settings: DiscoverySettings, user_uri: str | None = None,
     no_multicast = localhost or off
     frag = ""
     if localhost or use_peers or no_multicast:
-        general = ""
-        if (localhost and not settings.static_peers) or off:
-            general += LOOPBACK_INTERFACE
-        if no_multicast:
-            general += "<AllowMulticast>false</AllowMulticast>"
+        general = "<AllowMulticast>false</AllowMulticast>" if no_multicast else ""
         disc = ""
         if off:
             disc += "<ParticipantIndex>none</ParticipantIndex>"
@@ -87,5 +86,9 @@ def cyclone_config(settings: DiscoverySettings, user_uri: str | None = None,
 
 
 def loopback_config() -> str:
-    """Fallback when the derived configuration cannot start a participant."""
-    return cyclone_config(DiscoverySettings(0, "LOCALHOST", ()))
+    """Fallback when the derived configuration cannot start a participant (no usable
+    network interface): loopback interface only, unicast discovery on localhost."""
+    return ("<CycloneDDS><Domain><General>" + LOOPBACK_INTERFACE
+            + "<AllowMulticast>false</AllowMulticast></General><Discovery><ParticipantIndex>auto"
+            "</ParticipantIndex><MaxAutoParticipantIndex>32</MaxAutoParticipantIndex><Peers>"
+            "<Peer address=\"localhost\"/></Peers></Discovery></Domain></CycloneDDS>")

@@ -136,8 +136,17 @@ def _numeric_array(dtype: np.dtype) -> Callable[[Any], np.ndarray]:
     return convert
 
 
+def _byte_value(value: Any) -> Any:
+    """rclpy represents ``byte`` fields as 1-byte ``bytes``; rosbags as int: accept both."""
+    if isinstance(value, (bytes, bytearray)) and len(value) == 1:
+        return value[0]
+    return value
+
+
 def _element_converter(desc: Any) -> Callable[[Any], Any] | None:
     kind, arg = desc
+    if kind == Nodetype.BASE and arg[0] == "byte":
+        return _byte_value
     if kind == Nodetype.NAME:
         sub = arg
 

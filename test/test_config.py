@@ -1,0 +1,39 @@
+from pathlib import Path
+
+import pytest
+
+from agilenn_ros.config import ProfileError, available_profiles, load_profile, profile_from_dict
+
+
+def test_shipped_profiles_load() -> None:
+    names = available_profiles()
+    assert {"cifar10", "cifar10-paper", "digits"} <= set(names)
+    cifar = load_profile("cifar10")
+    assert (cifar.data.input_size, cifar.model.channels, cifar.model.k, cifar.model.centroids) == (96, 24, 5, 8)
+    assert cifar.feature_size == 16
+    assert load_profile("cifar10-paper").feature_size == 32
+    assert load_profile("digits").feature_size == 4
+
+
+def test_unknown_profile_lists_available() -> None:
+    with pytest.raises(ProfileError, match="available"):
+        load_profile("no-such-profile")
+
+
+@pytest.mark.parametrize("raw, message", [
+    ({"dataset": "cifar10", "model": {"k": 30}}, "k < channels"),
+    ({"dataset": "cifar10", "model": {"kk": 3}}, "unknown key"),
+    ({"dataset": "cifar10", "train": {"epochs": "ten"}}, "expected a number"),
+    ({"dataset": "mnist"}, "dataset must be"),
+    ({"dataset": "cifar10", "importance": {"level": "pixel"}}, "importance.level"),
+])
+def test_invalid_profiles_raise(raw: dict, message: str) -> None:
+    with pytest.raises(ProfileError, match=message):
+        profile_from_dict(raw, "bad")
+
+
+def test_profile_yaml_syntax_error(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("dataset: [unclosed")
+    with pytest.raises(ProfileError, match="invalid YAML"):
+        load_profile(str(bad))
