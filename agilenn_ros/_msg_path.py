@@ -4,7 +4,8 @@ Search order (first directory that has the file wins):
 
 1. ``$AGILENN_MSG_DIR`` (explicit override),
 2. a source checkout: ``<repo>/msg`` next to ``<repo>/package.xml`` of ``agilenn_ros``,
-3. a pip install: ``agilenn_ros/msg_defs/`` shipped inside the Python package,
+3. a pip install: ``<sys.prefix>/share/agilenn_ros/msg`` (pyproject ``data-files``, the
+   same layout as a ROS install), or ``agilenn_ros/msg_defs/`` inside the package,
 4. a ROS install: ``share/agilenn_ros/msg`` found through ament_index (if importable),
    or ``$AMENT_PREFIX_PATH/*/share/agilenn_ros/msg``.
 """
@@ -12,6 +13,7 @@ Search order (first directory that has the file wins):
 from __future__ import annotations
 
 import os
+import sys
 from functools import lru_cache
 from pathlib import Path
 
@@ -51,6 +53,8 @@ def msg_dirs() -> list[Path]:
     if env:
         cands.append(Path(env))
     cands.append(_source_checkout_dir())
+    for prefix in dict.fromkeys((sys.prefix, sys.base_prefix)):
+        cands.append(Path(prefix) / "share" / PACKAGE / "msg")
     cands.append(_PKG_DIR / "msg_defs")
     cands.extend(_ament_dirs())
     seen: list[Path] = []

@@ -56,6 +56,11 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     return evaluate_command(args)
 
 
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from agilenn_ros.demo import run_demo
+    return run_demo(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="agilenn", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -92,6 +97,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=0, help="evaluate only the first N images")
     p.add_argument("--json", default="", help="write the result as JSON here")
     p.set_defaults(func=_cmd_evaluate)
+
+    p = sub.add_parser("demo", help="device emulator(s) -> DDS -> edge node -> consumer on the sample images")
+    from agilenn_ros.demo import add_arguments as demo_arguments
+    demo_arguments(p)
+    p.set_defaults(func=_cmd_demo)
     return parser
 
 

@@ -35,8 +35,10 @@ def _fields_equal(a, b) -> None:
         elif isinstance(x, list):
             assert len(x) == len(y), name
             for i, j in zip(x, y):
-                _fields_equal(i, j) if hasattr(i, "__msgtype__") else None
-                assert hasattr(i, "__msgtype__") or i == j, name
+                if hasattr(i, "__msgtype__"):
+                    _fields_equal(i, j)
+                else:
+                    assert i == j, name
         elif isinstance(x, float):
             assert np.float32(x) == np.float32(y), name
         else:

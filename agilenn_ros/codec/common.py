@@ -99,6 +99,8 @@ def as_payload_bytes(payload: Any) -> bytes:
                 f"payload array must be 1-D uint8, got {payload.dtype} with shape {payload.shape}"
             )
         return payload.tobytes()
+    if isinstance(payload, (int, str, float)) or payload is None:
+        raise CorruptPayload(f"payload must be a byte sequence, got {type(payload).__name__}")
     if isinstance(payload, (bytearray, memoryview)):
         try:
             return bytes(memoryview(payload).cast("B"))

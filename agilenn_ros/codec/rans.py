@@ -390,20 +390,29 @@ def _c_rows(rows: np.ndarray, per_line: int = 16) -> str:
     return "\n".join(lines)
 
 
-def rans_tables_to_c(tables: "RansTables | Mapping[str, Any]", prefix: str = "agilenn_rans") -> str:
+def rans_tables_to_c(
+    tables: "RansTables | Mapping[str, Any]",
+    prefix: str = "agilenn_rans",
+    qualifier: str = "static const",
+) -> str:
     """Render tables as C99 definitions for the firmware's generated model header.
 
     Accepts a RansTables, its dict form, or the manifest's whole ``codec.tables`` dict.
     The text needs ``#include "agilenn_codec.h"`` before it. It defines the macros
     ``<PREFIX>_N_SYMBOLS``, ``<PREFIX>_N_TABLES``, ``<PREFIX>_CHANNELS``,
     ``<PREFIX>_PRECISION_BITS``, ``<PREFIX>_CONTEXT``, the arrays ``<prefix>_freq`` and
-    ``<prefix>_cum`` (static const uint16_t[n_tables * n_symbols], row t = table t) and
-    ``<prefix>_tables`` (static const agilenn_rans_tables_t) to pass to
-    ``agilenn_rans_encode``.
+    ``<prefix>_cum`` (uint16_t[n_tables * n_symbols], row t = table t) and
+    ``<prefix>_tables`` (agilenn_rans_tables_t) to pass to ``agilenn_rans_encode``.
+
+    ``qualifier`` starts each of the three definitions (``static const`` by default; a
+    header included by several translation units may pass a macro that expands to
+    ``const`` in one unit and ``extern const`` in the others). Each definition starts on
+    its own line with ``<qualifier> <type> <name>... = {`` and ends with a line ``};``.
     """
     t = _as_tables(tables)
     if not prefix.isidentifier():
         raise ValueError(f"prefix must be a C identifier, got {prefix!r}")
+    q = qualifier.strip()
     up = prefix.upper()
     n = t.n_tables * t.n_symbols
     ctx_macro = "AGILENN_RANS_CTX_" + t.context.upper()
@@ -415,9 +424,9 @@ def rans_tables_to_c(tables: "RansTables | Mapping[str, Any]", prefix: str = "ag
         f"#define {up}_CHANNELS {t.channels}u\n"
         f"#define {up}_PRECISION_BITS {t.precision_bits}u\n"
         f"#define {up}_CONTEXT {ctx_macro}\n"
-        f"static const uint16_t {prefix}_freq[{n}] = {{\n{_c_rows(t.freq_array())}\n}};\n"
-        f"static const uint16_t {prefix}_cum[{n}] = {{\n{_c_rows(t.cum_array())}\n}};\n"
-        f"static const agilenn_rans_tables_t {prefix}_tables = {{\n"
+        f"{q} uint16_t {prefix}_freq[{n}] = {{\n{_c_rows(t.freq_array())}\n}};\n"
+        f"{q} uint16_t {prefix}_cum[{n}] = {{\n{_c_rows(t.cum_array())}\n}};\n"
+        f"{q} agilenn_rans_tables_t {prefix}_tables = {{\n"
         f"    .n_symbols = {up}_N_SYMBOLS,\n"
         f"    .precision_bits = {up}_PRECISION_BITS,\n"
         f"    .context = {up}_CONTEXT,\n"

@@ -12,14 +12,21 @@ implements exactly the same arithmetic, the golden tests pin it):
   in fixed point: per-axis Q15 weights, horizontal pass first, each pass rounded to Q7
   pixels (``x_q = round(pixel * 128)``, at most 32640, int16).
 - Layer 1: the input normalisation ``(p / 255 - mean) / std`` is folded into the depthwise
-  weights and bias (padding is 0, so the fold is exact). Every conv: int8 weights with
-  per-output-channel scales, int32 accumulators, int32 bias in the accumulator scale, and
-  requantization ``(acc * M + 2**(r - 1)) >> r`` (multiplier M in [2**30, 2**31), shift r;
-  round half up) to the next activation's per-tensor scale, then a clamp. BatchNorm folds
-  into the pointwise weights/bias; ReLU6 is the clamp at 0 and at the calibrated range.
+  weights and bias (padding is 0, so the fold is exact). Every conv / dense layer: weights
+  with per-output-channel scales (int16 storage, as many bits as ``weight_bits`` allows while
+  the worst-case accumulator, computed exactly from the quantized weights, fits int32),
+  int32 accumulators, int32 bias in the accumulator scale, and requantization
+  ``clamp((acc * M + 2**(r - 1)) >> r)`` (64-bit product, multiplier M in [2**30, 2**31),
+  shift r; round half up) to the next activation's per-tensor scale, CMSIS-NN style.
+  BatchNorm folds into the pointwise weights/bias; ReLU6 is the clamp at 0 and at the
+  calibrated range.
 - Activations: signed per-tensor tensors after the depthwise convs (D1, D2), unsigned
   (zero point 0) after ReLU6 (A1, A2); widths from ``QuantConfig`` (8 = plain int8/uint8;
-  up to 16 signed / 15 unsigned so the C core can store every activation as int16_t).
+  up to 16 signed / 15 unsigned, so the C core stores every activation as int16_t).
+  ``QuantConfig.all_int8()`` is the textbook int8 network; the default keeps 16-bit
+  activations and up-to-16-bit weights because the indices (what the edge consumes) agree
+  with the float model far better that way (docs in firmware_microros/README.md), at the
+  same instruction count on a Cortex-M7 (16x16 MACs cost what 8x8 MACs cost in plain C).
 - Quantizer: the remote channels never get requantized. ``index = #{j: acc > T[c, j]}``
   with ``T[c, j] = floor(mid_j / S_c)``, ``mid_j`` the midpoints between adjacent sorted
   centroids and ``S_c`` the accumulator scale of channel c: the same decision as
@@ -28,6 +35,8 @@ implements exactly the same arithmetic, the golden tests pin it):
 - Local predictor: the k local channels are requantized (ReLU6) to A2, summed over the
   feature map (int32), divided by H*W with rounding, then a dense layer with the logit
   BatchNorm folded in, requantized to Q16 logits; ``float(logit_q) * 2**-16`` is exact.
+- Payload: rANS with the bundle's tables when its payload is no longer than the packed
+  one, else packed (codec 0): the firmware's frame size is bounded by the packed size.
 """
 from __future__ import annotations
 
@@ -47,7 +56,9 @@ __all__ = [
     "load_float_weights", "make_synthetic_weights", "synthetic_frames",
     "resize_float", "resize_fixed", "float_forward", "calibrate", "quantize_model",
     "int_forward", "quantize_multiplier", "requantize", "compare_float_int8",
-    "generate_header", "export_firmware", "build_int8_model",
+    "generate_header", "export_firmware", "build_int8_model", "encode_payload",
+    "model_to_json", "model_from_json", "load_int8_model", "write_firmware_files",
+    "make_synthetic_bundle", "codec_tables_c",
 ]
 
 RESIZE_COEF_BITS = 15          # bilinear weights in Q15
@@ -375,7 +386,8 @@ def float_forward(w: FloatWeights, frames: np.ndarray, batch: int = 256) -> Floa
 class QuantConfig:
     """Bit widths of the integer path. ``*_bits`` of signed tensors count the sign bit."""
 
-    weight_bits: int = 8       # every conv / dense weight (per-output-channel scales)
+    weight_bits: int = 16      # most bits of any weight (per-output-channel scales, int16
+                               # storage); each layer uses fewer if its accumulator needs it
     d1_bits: int = 16          # signed: depthwise-1 output (normalised input folded in)
     a1_bits: int = 15          # unsigned: layer-1 ReLU6 output
     d2_bits: int = 16          # signed: depthwise-2 output
@@ -383,8 +395,8 @@ class QuantConfig:
     margin: float = 1.0        # calibrated range = margin * observed max (ReLU6 ranges cap at 6)
 
     def __post_init__(self) -> None:
-        if not 2 <= self.weight_bits <= 16:
-            raise ValueError("weight_bits must lie in 2..8 (int8 weight storage)")
+        if not 8 <= self.weight_bits <= 16:
+            raise ValueError("weight_bits must lie in 8..16 (int16 weight storage)")
         for name in ("d1_bits", "d2_bits"):
             if not 4 <= getattr(self, name) <= 16:
                 raise ValueError(f"{name} must lie in 4..16")
@@ -733,18 +745,80 @@ def compare_float_int8(w: FloatWeights, m: Int8Model, frames: np.ndarray,
 
 
 # --------------------------------------------------------------------------------------------
+# Persistence (int8_params.json holds every integer constant: golden vectors and the
+# firmware build regenerate from it without the calibration images)
+# --------------------------------------------------------------------------------------------
+
+_ARRAY_FIELDS = ("centroids", "dw1_w", "dw1_b", "dw1_m", "dw1_r", "pw1_w", "pw1_b", "pw1_m", "pw1_r",
+                 "dw2_w", "dw2_m", "dw2_r", "pw2_w", "pw2_b", "pw2_m", "pw2_r", "thresholds",
+                 "dense_w", "dense_b", "dense_m", "dense_r")
+_INT_FIELDS = ("input_h", "input_w", "stride1", "stride2", "pad2", "hidden", "channels", "k",
+               "classes", "l1_h", "l1_w", "feat_h", "feat_w", "n_centroids", "d1_max", "a1_max",
+               "d2_max", "a2_max", "model_hash")
+PARAMS_FORMAT = "agilenn-int8-v1"
+
+
+def model_to_json(m: Int8Model) -> dict[str, Any]:
+    """Everything needed to rebuild ``m`` exactly (plus its description)."""
+    data: dict[str, Any] = {"format": PARAMS_FORMAT, **m.describe()}
+    data["dims"] = {name: int(getattr(m, name)) for name in _INT_FIELDS}
+    data["arrays"] = {}
+    for name in _ARRAY_FIELDS:
+        arr = np.asarray(getattr(m, name))
+        values = arr.astype(float).tolist() if name == "centroids" else arr.astype(np.int64).tolist()
+        data["arrays"][name] = {"shape": list(arr.shape), "values": values}
+    return data
+
+
+def model_from_json(data: Mapping[str, Any]) -> Int8Model:
+    if data.get("format") != PARAMS_FORMAT:
+        raise ValueError(f"int8 params: format {data.get('format')!r}, expected {PARAMS_FORMAT!r}")
+    arrays = {}
+    for name in _ARRAY_FIELDS:
+        entry = data["arrays"][name]
+        dtype = np.float64 if name == "centroids" else np.int64
+        arrays[name] = np.asarray(entry["values"], dtype=dtype).reshape(entry["shape"])
+    dims = {name: int(data["dims"][name]) for name in _INT_FIELDS}
+    return Int8Model(config=QuantConfig(**data["config"]), scales=dict(data.get("scales", {})),
+                     acc_bounds=dict(data.get("accumulator_bounds", {})),
+                     weight_bits=dict(data.get("weight_bits", {})), **dims, **arrays)
+
+
+def load_int8_model(path: str | Path) -> Int8Model:
+    """Read a bundle's int8_params.json (or the file itself)."""
+    p = Path(path)
+    if p.is_dir():
+        p = p / PARAMS_NAME
+    return model_from_json(json.loads(p.read_text()))
+
+
+# --------------------------------------------------------------------------------------------
+# Payload reference (the firmware's codec policy)
+# --------------------------------------------------------------------------------------------
+
+def encode_payload(indices: np.ndarray, n_symbols: int, codec_tables: Mapping[str, Any] | None,
+                   prefer: str = "rans") -> tuple[int, bytes]:
+    """(codec id, payload) as the firmware sends it: rANS with the bundle's tables when it is
+    no longer than the packed payload, packed otherwise (and when there are no tables)."""
+    from agilenn_ros.codec import PackedCodec, RansCodec
+    packed = PackedCodec(n_symbols).encode(indices)
+    if prefer == "packed" or not codec_tables or "rans" not in codec_tables:
+        return PackedCodec.codec_id, packed
+    rans = RansCodec(codec_tables["rans"], n_symbols=n_symbols).encode(indices)
+    if len(rans) <= len(packed):
+        return RansCodec.codec_id, rans
+    return PackedCodec.codec_id, packed
+
+
+# --------------------------------------------------------------------------------------------
 # C header
 # --------------------------------------------------------------------------------------------
 
-def _c_array(ctype: str, name: str, values: np.ndarray, per_line: int = 16) -> str:
+def _c_int_array(ctype: str, name: str, values: np.ndarray, per_line: int = 12) -> str:
     flat = [int(v) for v in np.asarray(values).reshape(-1)]
-    if ctype == "int32_t":
-        items = [f"{v}" if v != INT32_MIN else "(-2147483647 - 1)" for v in flat]
-    else:
-        items = [str(v) for v in flat]
+    items = [str(v) if v != INT32_MIN else "(-2147483647 - 1)" for v in flat]
     lines = [", ".join(items[i:i + per_line]) for i in range(0, len(items), per_line)]
-    body = ",\n    ".join(lines)
-    return f"AGN_MODEL_CONST {ctype} {name}[{len(flat)}] = {{\n    {body}\n}};\n"
+    return f"const {ctype} {name}[{len(flat)}] = {{\n    " + ",\n    ".join(lines) + "\n};"
 
 
 def _check_range(name: str, values: np.ndarray, lo: int, hi: int) -> None:
@@ -753,22 +827,47 @@ def _check_range(name: str, values: np.ndarray, lo: int, hi: int) -> None:
         raise ValueError(f"{name}: values outside [{lo}, {hi}]")
 
 
+def _header_arrays(m: Int8Model) -> list[tuple[str, str, np.ndarray, str]]:
+    return [
+        ("int16_t", "agn_dw1_w", m.dw1_w, "[3][9] (channel, ky*3+kx), normalisation folded in"),
+        ("int32_t", "agn_dw1_b", m.dw1_b, "[3]"),
+        ("int32_t", "agn_dw1_m", m.dw1_m, "[3] requantization multipliers"),
+        ("int8_t", "agn_dw1_r", m.dw1_r, "[3] requantization shifts"),
+        ("int16_t", "agn_pw1_w", m.pw1_w, "[HIDDEN][3], BN1 folded"),
+        ("int32_t", "agn_pw1_b", m.pw1_b, "[HIDDEN]"),
+        ("int32_t", "agn_pw1_m", m.pw1_m, "[HIDDEN]"),
+        ("int8_t", "agn_pw1_r", m.pw1_r, "[HIDDEN]"),
+        ("int16_t", "agn_dw2_w", m.dw2_w, "[HIDDEN][9]"),
+        ("int32_t", "agn_dw2_m", m.dw2_m, "[HIDDEN]"),
+        ("int8_t", "agn_dw2_r", m.dw2_r, "[HIDDEN]"),
+        ("int16_t", "agn_pw2_w", m.pw2_w, "[CHANNELS][HIDDEN], BN2 folded"),
+        ("int32_t", "agn_pw2_b", m.pw2_b, "[CHANNELS]"),
+        ("int32_t", "agn_pw2_m", m.pw2_m, "[LOCAL]"),
+        ("int8_t", "agn_pw2_r", m.pw2_r, "[LOCAL]"),
+        ("int32_t", "agn_thresholds", m.thresholds, "[REMOTE][CENTROIDS-1]: index = #(acc > T)"),
+        ("int16_t", "agn_dense_w", m.dense_w, "[CLASSES][LOCAL], logit BN folded"),
+        ("int32_t", "agn_dense_b", m.dense_b, "[CLASSES]"),
+        ("int32_t", "agn_dense_m", m.dense_m, "[CLASSES]"),
+        ("int8_t", "agn_dense_r", m.dense_r, "[CLASSES]"),
+    ]
+
+
 def generate_header(m: Int8Model, *, model_id: str = "", codec_c: str | None = None,
                     max_payload_bytes: int | None = None) -> str:
-    """The firmware's ``agilenn_model.h``: dimensions, integer constants and (optionally) the
-    codec tables as C text (``codec_c``, e.g. from the codec package's ``rans_tables_to_c``).
+    """The firmware's ``agilenn_model.h``.
 
-    Macros and ``extern`` declarations always; the array definitions only in the one
-    translation unit that defines ``AGILENN_MODEL_IMPLEMENTATION`` before including it.
+    Macros and ``extern`` declarations everywhere; the array definitions (and the codec tables
+    ``codec_c``, the text of ``agilenn_ros.codec.rans_tables_to_c``) only in the one
+    translation unit that defines ``AGILENN_MODEL_IMPLEMENTATION`` before including it
+    (firmware_microros/core/agilenn_model_data.c).
     """
-    for name, arr, lo, hi in (
-        ("dw1_w", m.dw1_w, -127, 127), ("pw1_w", m.pw1_w, -127, 127),
-        ("dw2_w", m.dw2_w, -127, 127), ("pw2_w", m.pw2_w, -127, 127),
-        ("dense_w", m.dense_w, -127, 127),
-        ("biases", np.concatenate([m.dw1_b, m.pw1_b, m.pw2_b, m.dense_b]), INT32_MIN, INT32_MAX),
-        ("thresholds", m.thresholds, INT32_MIN, INT32_MAX),
-    ):
-        _check_range(name, arr, lo, hi)
+    arrays = _header_arrays(m)
+    limits = {"int16_t": (-32767, 32767), "int8_t": (1, 62), "int32_t": (INT32_MIN, INT32_MAX)}
+    for ctype, name, values, _ in arrays:
+        lo, hi = limits[ctype]
+        _check_range(name, values, lo, hi)
+    if m.a2_max * m.feat_h * m.feat_w > INT32_MAX:
+        raise ValueError("feature map too large for the int32 pooling sums")
     remote_count = m.remote * m.feat_h * m.feat_w
     bits = max(1, (m.n_centroids - 1).bit_length())
     packed = 6 + (remote_count * bits + 7) // 8
@@ -776,9 +875,12 @@ def generate_header(m: Int8Model, *, model_id: str = "", codec_c: str | None = N
         max_payload_bytes = packed
     cfg = m.config
     tag = f"{m.model_hash:08x}"
+    ident = model_id or tag
+    if not all(ch.isalnum() or ch in "-_." for ch in ident):
+        raise ValueError(f"model id {ident!r} must be alphanumeric with - _ .")
     macros = [
         ("AGN_MODEL_HASH", f"0x{tag}u", "manifest model_hash (on the wire as uint32)"),
-        ("AGN_INPUT_H", m.input_h, "model input after the resize"),
+        ("AGN_INPUT_H", m.input_h, "model input size (after the resize)"),
         ("AGN_INPUT_W", m.input_w, ""),
         ("AGN_STRIDE1", m.stride1, "depthwise-1 stride (kernel 3, padding 0)"),
         ("AGN_STRIDE2", m.stride2, "depthwise-2 stride (kernel 3)"),
@@ -794,104 +896,53 @@ def generate_header(m: Int8Model, *, model_id: str = "", codec_c: str | None = N
         ("AGN_CLASSES", m.classes, "local predictor outputs"),
         ("AGN_CENTROIDS", m.n_centroids, "quantizer alphabet size"),
         ("AGN_REMOTE_COUNT", remote_count, "remote indices per frame (C - k) * H * W"),
-        ("AGN_PACKED_PAYLOAD_BYTES", packed, "codec 0 payload size (header + packed bits)"),
-        ("AGN_MAX_PAYLOAD_BYTES", max_payload_bytes, "payload buffer capacity"),
+        ("AGN_PACKED_PAYLOAD_BYTES", packed, "codec 0 payload: 6-byte header + packed bits"),
+        ("AGN_MAX_PAYLOAD_BYTES", max_payload_bytes, "payload buffer (rANS falls back to packed)"),
         ("AGN_D1_MAX", m.d1_max, f"depthwise-1 output clamp ({cfg.d1_bits}-bit signed)"),
         ("AGN_A1_MAX", m.a1_max, f"layer-1 ReLU6 clamp ({cfg.a1_bits}-bit unsigned)"),
         ("AGN_D2_MAX", m.d2_max, f"depthwise-2 output clamp ({cfg.d2_bits}-bit signed)"),
         ("AGN_A2_MAX", m.a2_max, f"local ReLU6 clamp ({cfg.a2_bits}-bit unsigned)"),
-        ("AGN_WEIGHT_BITS", cfg.weight_bits, "weights: int8 storage, per-channel scales"),
+        ("AGN_WEIGHT_BITS", max(m.weight_bits.values()), "most bits of a weight (int16 storage)"),
         ("AGN_LOGIT_FRAC_BITS", LOGIT_FRAC_BITS, "local logits = logit_q * 2^-16"),
         ("AGN_PIXEL_FRAC_BITS", PIXEL_FRAC_BITS, "resized pixels in Q7"),
         ("AGN_RESIZE_COEF_BITS", RESIZE_COEF_BITS, "bilinear weights in Q15"),
+        ("AGN_HAVE_RANS_TABLES", 1 if codec_c else 0, "agn_rans_tables is defined"),
     ]
     out = [
         "/* agilenn_model.h: GENERATED by agilenn_ros.export.int8 - do not edit.",
-        f" * Model {model_id or tag}: integer device network (feature extractor, local predictor,",
-        " * quantizer thresholds) for firmware_microros/core. Arithmetic: see int8.py's docstring.",
-        f" * Scales: d1 {m.scales['d1']:.6g}, a1 {m.scales['a1']:.6g}, d2 {m.scales['d2']:.6g},"
-        f" a2 {m.scales['a2']:.6g}. */",
+        f" * Model {ident}: the integer device network (feature extractor, local predictor,",
+        " * quantizer thresholds) for firmware_microros/core; the arithmetic is described in",
+        " * agilenn_ros/export/int8.py. Weight bits per layer: "
+        + ", ".join(f"{k} {v}" for k, v in m.weight_bits.items()) + ".",
+        f" * Activation scales: d1 {m.scales['d1']:.6g}, a1 {m.scales['a1']:.6g},"
+        f" d2 {m.scales['d2']:.6g}, a2 {m.scales['a2']:.6g}. */",
         "#ifndef AGILENN_MODEL_H",
         "#define AGILENN_MODEL_H",
         "",
         "#include <stdint.h>",
         "",
-        f'#define AGN_MODEL_ID "{model_id or tag}"',
-    ]
-    for name, value, comment in macros:
-        out.append(f"#define {name} {value}" + (f"  /* {comment} */" if comment else ""))
-    out += [
+        '#include "agilenn_codec.h"',
         "",
-        "#ifdef AGILENN_MODEL_IMPLEMENTATION",
-        "#define AGN_MODEL_CONST const",
-        "#else",
-        "#define AGN_MODEL_CONST extern const",
-        "#endif",
-        "",
+        f'#define AGN_MODEL_ID "{ident}"',
     ]
-    arrays = [
-        ("int8_t", "agn_dw1_w", m.dw1_w, "[3][3*3] normalisation folded in"),
-        ("int32_t", "agn_dw1_b", m.dw1_b, "[3]"),
-        ("int32_t", "agn_dw1_m", m.dw1_m, "[3] requant multipliers"),
-        ("int8_t", "agn_dw1_r", m.dw1_r, "[3] requant shifts"),
-        ("int8_t", "agn_pw1_w", m.pw1_w, "[HIDDEN][3] BN1 folded"),
-        ("int32_t", "agn_pw1_b", m.pw1_b, "[HIDDEN]"),
-        ("int32_t", "agn_pw1_m", m.pw1_m, "[HIDDEN]"),
-        ("int8_t", "agn_pw1_r", m.pw1_r, "[HIDDEN]"),
-        ("int8_t", "agn_dw2_w", m.dw2_w, "[HIDDEN][3*3]"),
-        ("int32_t", "agn_dw2_m", m.dw2_m, "[HIDDEN]"),
-        ("int8_t", "agn_dw2_r", m.dw2_r, "[HIDDEN]"),
-        ("int8_t", "agn_pw2_w", m.pw2_w, "[CHANNELS][HIDDEN] BN2 folded"),
-        ("int32_t", "agn_pw2_b", m.pw2_b, "[CHANNELS]"),
-        ("int32_t", "agn_pw2_m", m.pw2_m, "[LOCAL]"),
-        ("int8_t", "agn_pw2_r", m.pw2_r, "[LOCAL]"),
-        ("int32_t", "agn_thresholds", m.thresholds, "[REMOTE][CENTROIDS-1] acc > T -> index+1"),
-        ("int8_t", "agn_dense_w", m.dense_w, "[CLASSES][LOCAL] logit BN folded"),
-        ("int32_t", "agn_dense_b", m.dense_b, "[CLASSES]"),
-        ("int32_t", "agn_dense_m", m.dense_m, "[CLASSES]"),
-        ("int8_t", "agn_dense_r", m.dense_r, "[CLASSES]"),
-    ]
-    for ctype, name, values, comment in arrays:
-        out.append(f"/* {name} {comment} */")
-        out.append(_c_array(ctype, name, values).rstrip("\n"))
-    out.append("/* agn_centroids: the float centroids (documentation; the core uses thresholds) */")
-    out.append(_c_float_array("agn_centroids", m.centroids).rstrip("\n"))
-    out.append("")
+    out += [f"#define {name} {value}" + (f"  /* {note} */" if note else "")
+            for name, value, note in macros]
+    out += ["", "#ifdef __cplusplus", 'extern "C" {', "#endif", ""]
+    for ctype, name, values, note in arrays:
+        out.append(f"extern const {ctype} {name}[{np.asarray(values).size}];  /* {note} */")
+    out.append(f"extern const float agn_centroids[{m.n_centroids}];  /* documentation only */")
+    out.append("extern const agilenn_rans_tables_t *const agn_rans_tables;  /* NULL without tables */")
+    out += ["", "#ifdef __cplusplus", "}", "#endif", "", "#ifdef AGILENN_MODEL_IMPLEMENTATION", ""]
+    for ctype, name, values, note in arrays:
+        out.append(_c_int_array(ctype, name, values))
+    cents = ", ".join(f"{float(v):.9g}f" for v in m.centroids)
+    out.append(f"const float agn_centroids[{m.n_centroids}] = {{ {cents} }};")
     if codec_c:
-        out += ["/* ---- codec tables (agilenn_ros.codec) ---- */", codec_c.rstrip("\n"), ""]
-    out += ["#endif /* AGILENN_MODEL_H */", ""]
-    text = "\n".join(out)
-    # Declarations must not carry initialisers outside the implementation unit.
-    return _split_definitions(text)
-
-
-def _c_float_array(name: str, values: np.ndarray) -> str:
-    items = ", ".join(f"{float(v):.9g}f" for v in np.asarray(values).reshape(-1))
-    return f"AGN_MODEL_CONST float {name}[{np.asarray(values).size}] = {{ {items} }};\n"
-
-
-def _split_definitions(text: str) -> str:
-    """Wrap each ``AGN_MODEL_CONST T name[n] = {...};`` so that only the implementation unit
-    sees the initialiser; others get ``extern const T name[n];``."""
-    lines = text.split("\n")
-    out: list[str] = []
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        if line.startswith("AGN_MODEL_CONST ") and "=" in line:
-            decl = line.split("=", 1)[0].rstrip()
-            block = [line]
-            while not block[-1].rstrip().endswith("};"):
-                i += 1
-                block.append(lines[i])
-            out.append("#ifdef AGILENN_MODEL_IMPLEMENTATION")
-            out.extend(block)
-            out.append("#else")
-            out.append(decl + ";")
-            out.append("#endif")
-        else:
-            out.append(line)
-        i += 1
+        out += ["", codec_c.rstrip("\n"),
+                "const agilenn_rans_tables_t *const agn_rans_tables = &agilenn_rans_tables;"]
+    else:
+        out.append("const agilenn_rans_tables_t *const agn_rans_tables = 0;")
+    out += ["", "#endif /* AGILENN_MODEL_IMPLEMENTATION */", "", "#endif /* AGILENN_MODEL_H */", ""]
     return "\n".join(out)
 
 
@@ -899,65 +950,98 @@ def _split_definitions(text: str) -> str:
 # Bundle export
 # --------------------------------------------------------------------------------------------
 
-def _bundle_hash(bundle: Path, weights_path: Path) -> tuple[int, str]:
-    manifest = bundle / "manifest.json"
-    if manifest.is_file():
-        data = json.loads(manifest.read_text())
-        tag = str(data.get("model_hash", ""))
-        if tag:
-            return int(tag, 16), str(data.get("model_id", tag))
-    digest = hashlib.sha256(weights_path.read_bytes()).hexdigest()[:8]
-    return int(digest, 16), f"synthetic-{digest}"
+PARAMS_NAME = "int8_params.json"
+
+
+def codec_tables_c(codec_tables: Mapping[str, Any] | None) -> str | None:
+    """The rANS tables as C text via the codec package's ``rans_tables_to_c`` (None when the
+    bundle has no rANS tables)."""
+    if not codec_tables or "rans" not in codec_tables:
+        return None
+    from agilenn_ros.codec import rans_tables_to_c
+    return rans_tables_to_c(codec_tables)
+
+
+def _manifest(bundle: Path) -> dict[str, Any]:
+    path = bundle / "manifest.json"
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def write_firmware_files(bundle_dir: str | Path, m: Int8Model, *, model_id: str = "",
+                         codec_tables: Mapping[str, Any] | None = None) -> Path:
+    """Write ``agilenn_model.h`` and ``int8_params.json`` for ``m`` into the bundle folder."""
+    bundle = Path(bundle_dir)
+    header = generate_header(m, model_id=model_id, codec_c=codec_tables_c(codec_tables))
+    path = bundle / HEADER_NAME
+    path.write_text(header)
+    (bundle / PARAMS_NAME).write_text(json.dumps(model_to_json(m)) + "\n")
+    return path
 
 
 def export_firmware(bundle_dir: str | Path, calib_frames: np.ndarray, *,
-                    cfg: QuantConfig = QuantConfig(), codec_c: str | None = None,
-                    max_payload_bytes: int | None = None, model_hash: int | None = None,
+                    cfg: QuantConfig = QuantConfig(), model_hash: int | None = None,
                     model_id: str | None = None) -> tuple[Int8Model, Path]:
-    """Calibrate on ``calib_frames``, write ``<bundle>/agilenn_model.h`` and
-    ``<bundle>/int8_params.json`` (scales, bit widths, bounds); return the model and header path.
-    """
+    """Calibrate on ``calib_frames`` (uint8 RGB [N, H, W, 3], training images), quantize the
+    bundle's fe_weights.npz and write ``agilenn_model.h`` (with the manifest's rANS tables)
+    and ``int8_params.json``. Returns the integer model and the header path."""
     bundle = Path(bundle_dir)
-    weights_path = bundle / "fe_weights.npz"
-    fw = load_float_weights(weights_path)
+    manifest = _manifest(bundle)
+    fw = load_float_weights(bundle / "fe_weights.npz")
     if model_hash is None:
-        model_hash, default_id = _bundle_hash(bundle, weights_path)
-        model_id = model_id or default_id
-    if codec_c is None:
-        codec_c, max_codec = _codec_tables_c(bundle)
-        if max_payload_bytes is None:
-            max_payload_bytes = max_codec
+        tag = str(manifest.get("model_hash") or "")
+        if tag:
+            model_hash = int(tag, 16)
+        else:
+            model_hash = int(hashlib.sha256((bundle / "fe_weights.npz").read_bytes()).hexdigest()[:8], 16)
+    ident = model_id or str(manifest.get("model_id") or f"{model_hash:08x}")
     qm = quantize_model(fw, calibrate(fw, calib_frames), cfg, model_hash)
-    header = generate_header(qm, model_id=model_id or "", codec_c=codec_c,
-                             max_payload_bytes=max_payload_bytes)
-    path = bundle / HEADER_NAME
-    path.write_text(header)
-    (bundle / "int8_params.json").write_text(json.dumps(qm.describe(), indent=2) + "\n")
-    return qm, path
+    tables = manifest.get("codec", {}).get("tables") or None
+    return qm, write_firmware_files(bundle, qm, model_id=ident, codec_tables=tables)
 
 
-def _codec_tables_c(bundle: Path) -> tuple[str | None, int | None]:
-    """rANS tables as C text from the codec package (when it provides ``rans_tables_to_c``)
-    and the manifest; (None, None) when either is missing."""
-    manifest = bundle / "manifest.json"
-    if not manifest.is_file():
-        return None, None
-    try:
-        from agilenn_ros.codec import rans_tables_to_c  # type: ignore[attr-defined]
-    except ImportError:
-        return None, None
-    tables = json.loads(manifest.read_text()).get("codec", {}).get("tables", {}).get("rans")
-    if not tables:
-        return None, None
-    return rans_tables_to_c(tables), None
+def make_synthetic_bundle(out_dir: str | Path, *, input_size: int = 96, classes: int = 10,
+                          seed: int = 0, frames: np.ndarray | None = None,
+                          cfg: QuantConfig = QuantConfig()) -> Path:
+    """A self-consistent stand-in bundle for firmware builds and tests before training:
+    fe_weights.npz (random, calibrated BN), manifest.json (hash, centroids, codec tables
+    learned from the integer path's indices), agilenn_model.h and int8_params.json."""
+    from agilenn_ros.codec import build_codec_tables
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    src = max(8, input_size // 3)
+    if frames is None:
+        frames = synthetic_frames(96, src, src, seed + 7)
+    weights = make_synthetic_weights(input_size=input_size, classes=classes, seed=seed, frames=frames)
+    np.savez(out / "fe_weights.npz", **weights)
+    fw = load_float_weights(weights)
+    digest = hashlib.sha256((out / "fe_weights.npz").read_bytes()).hexdigest()[:8]
+    qm = quantize_model(fw, calibrate(fw, frames), cfg, int(digest, 16))
+    tables = build_codec_tables(int_forward(qm, frames).indices, qm.n_centroids)
+    fh, fwid = fw.feature_shape
+    manifest = {
+        "format_version": 1, "model_hash": digest, "model_id": f"synthetic-{digest}",
+        "profile": "synthetic", "class_names": [f"class{i}" for i in range(classes)],
+        "input": {"height": input_size, "width": input_size, "channels": 3, "color": "rgb",
+                  "mean": fw.mean.tolist(), "std": fw.std.tolist(), "scale": 1 / 255,
+                  "resize": "bilinear"},
+        "features": {"channels": fw.channels, "local_channels": fw.k,
+                     "remote_channels": fw.channels - fw.k, "height": fh, "width": fwid},
+        "quantizer": {"centroids": fw.centroids.tolist(), "bits": 3},
+        "codec": {"default": "rans", "tables": tables},
+        "note": "synthetic stand-in (random weights): firmware builds and tests only",
+    }
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
+    write_firmware_files(out, qm, model_id=f"synthetic-{digest}", codec_tables=tables)
+    return out
 
 
 # --------------------------------------------------------------------------------------------
 # CLI: python -m agilenn_ros.export.int8 {synth,header,compare}
 # --------------------------------------------------------------------------------------------
 
-def _load_frames(source: str, split: str, limit: int, seed: int, size: int) -> tuple[np.ndarray, np.ndarray | None]:
-    if source.startswith("synthetic"):
+def _load_frames(source: str, split: str, limit: int, seed: int,
+                 size: int) -> tuple[np.ndarray, np.ndarray | None]:
+    if source == "synthetic":
         return synthetic_frames(limit, size, size, seed), None
     from agilenn_ros.data import load_split
     data = load_split(source, split)
@@ -965,55 +1049,6 @@ def _load_frames(source: str, split: str, limit: int, seed: int, size: int) -> t
     if 0 < limit < len(index):
         index = np.sort(np.random.default_rng(seed).choice(index, limit, replace=False))
     return data.images[index], data.labels[index]
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m agilenn_ros.export.int8", description=__doc__.split("\n")[0])
-    sub = parser.add_subparsers(dest="cmd", required=True)
-    p = sub.add_parser("synth", help="write a synthetic fe_weights.npz (random, calibrated BN)")
-    p.add_argument("--out", required=True)
-    p.add_argument("--input-size", type=int, default=96)
-    p.add_argument("--classes", type=int, default=10)
-    p.add_argument("--seed", type=int, default=0)
-    p = sub.add_parser("header", help="calibrate and write agilenn_model.h into a bundle folder")
-    p.add_argument("bundle")
-    p.add_argument("--calib", default="synthetic", help="data source (load_split) or 'synthetic'")
-    p.add_argument("--calib-count", type=int, default=1000)
-    p.add_argument("--frame-size", type=int, default=32, help="synthetic calibration frame size")
-    p.add_argument("--all-int8", action="store_true", help="8-bit activations everywhere")
-    p = sub.add_parser("compare", help="float vs integer agreement on a data split")
-    p.add_argument("bundle")
-    p.add_argument("--data", default="synthetic")
-    p.add_argument("--split", default="test")
-    p.add_argument("--count", type=int, default=0)
-    p.add_argument("--calib", default="synthetic")
-    p.add_argument("--calib-count", type=int, default=1000)
-    p.add_argument("--frame-size", type=int, default=32)
-    p.add_argument("--all-int8", action="store_true")
-    p.add_argument("--json", help="write the report here")
-    args = parser.parse_args(argv)
-    if args.cmd == "synth":
-        w = make_synthetic_weights(input_size=args.input_size, classes=args.classes, seed=args.seed)
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        np.savez(args.out, **w)
-        return 0
-    cfg = QuantConfig.all_int8() if args.all_int8 else QuantConfig()
-    calib, _ = _load_frames(args.calib, "train", args.calib_count, 1, args.frame_size)
-    if args.cmd == "header":
-        qm, path = export_firmware(args.bundle, calib, cfg=cfg)
-        print(json.dumps({"header": str(path), **qm.describe()}, indent=2))
-        return 0
-    bundle = Path(args.bundle)
-    fw, qm = build_int8_model(bundle / "fe_weights.npz", calib, cfg)
-    frames, labels = _load_frames(args.data, args.split, args.count or 10**9, 2, args.frame_size)
-    edge = _onnx_edge(bundle)
-    report = compare_float_int8(fw, qm, frames, labels, edge)
-    report["quantization"] = qm.describe()
-    text = json.dumps(report, indent=2)
-    print(text)
-    if args.json:
-        Path(args.json).write_text(text + "\n")
-    return 0
 
 
 def _onnx_edge(bundle: Path) -> Callable[[np.ndarray, np.ndarray], np.ndarray] | None:
@@ -1026,6 +1061,51 @@ def _onnx_edge(bundle: Path) -> Callable[[np.ndarray, np.ndarray], np.ndarray] |
     def run(indices: np.ndarray, logits: np.ndarray) -> np.ndarray:
         return session.run(["fused_logits"], {"indices": indices, "local_logits": logits})[0]
     return run
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m agilenn_ros.export.int8",
+                                     description="int8 firmware export tools")
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("synth", help="write a synthetic stand-in bundle (random weights)")
+    p.add_argument("out")
+    p.add_argument("--input-size", type=int, default=96)
+    p.add_argument("--classes", type=int, default=10)
+    p.add_argument("--seed", type=int, default=0)
+    for name, text in (("header", "calibrate and write agilenn_model.h + int8_params.json"),
+                       ("compare", "float vs integer agreement (and accuracy) on a data split")):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("bundle")
+        p.add_argument("--calib", default="synthetic", help="load_split source or 'synthetic'")
+        p.add_argument("--calib-count", type=int, default=1000)
+        p.add_argument("--frame-size", type=int, default=32, help="synthetic frame size")
+        p.add_argument("--all-int8", action="store_true", help="8-bit activations and weights")
+        if name == "compare":
+            p.add_argument("--data", default="synthetic")
+            p.add_argument("--split", default="test")
+            p.add_argument("--count", type=int, default=0, help="0: the whole split")
+            p.add_argument("--json", help="also write the report here")
+    args = parser.parse_args(argv)
+    if args.cmd == "synth":
+        make_synthetic_bundle(args.out, input_size=args.input_size, classes=args.classes,
+                              seed=args.seed)
+        return 0
+    cfg = QuantConfig.all_int8() if args.all_int8 else QuantConfig()
+    calib, _ = _load_frames(args.calib, "train", args.calib_count, 1, args.frame_size)
+    bundle = Path(args.bundle)
+    if args.cmd == "header":
+        qm, path = export_firmware(bundle, calib, cfg=cfg)
+        print(json.dumps({"header": str(path), **qm.describe()}, indent=2))
+        return 0
+    fw, qm = build_int8_model(bundle / "fe_weights.npz", calib, cfg)
+    frames, labels = _load_frames(args.data, args.split, args.count, 2, args.frame_size)
+    report = compare_float_int8(fw, qm, frames, labels, _onnx_edge(bundle))
+    report["quantization"] = qm.describe()
+    text = json.dumps(report, indent=2)
+    print(text)
+    if args.json:
+        Path(args.json).write_text(text + "\n")
+    return 0
 
 
 if __name__ == "__main__":

@@ -298,6 +298,8 @@ class DdsNode(Node):
         logger_name = fqn.strip("/").replace("/", ".")
         level = transport.ros_args.node_log_levels.get(self._name) or transport.ros_args.log_level or "INFO"
         self._logger = StderrLogger(logger_name, level)
+        if self._params.declare("use_sim_time", False, "rclpy declares it on every node"):
+            self._logger.warning("use_sim_time is not supported on the DDS transport: using wall time")
         self._remaps = [(self.resolve_topic_name(a), self.resolve_topic_name(b))
                         for a, b in topic_remaps(transport.ros_args, name)]
         self.publishers: list[DdsPublisher] = []
@@ -415,7 +417,8 @@ class DdsTransport(Transport):
         if "rclpy" in sys.modules:
             sys.stderr.write("[WARN] rclpy is loaded in this process; do not mix it with the DDS "
                              "transport (two Cyclone libraries in one process)\n")
-        self.ros_args: RosArgs = parse_ros_args(argv)
+        # like rclpy.init(args=None): the process arguments carry the --ros-args
+        self.ros_args: RosArgs = parse_ros_args(sys.argv if argv is None else argv)
         env = os.environ if env is None else env
         self.discovery = discovery_from_env(env)
         self._lock = threading.RLock()
@@ -471,17 +474,16 @@ class DdsTransport(Transport):
 
     def _graph_changed(self) -> None:
         """Publish this participant's full ParticipantEntitiesInfo (rmw_dds_common)."""
-        if self._closed:
-            return
-        nodes = []
-        for n in self._nodes:
-            nodes.append({
+        with self._lock:
+            if self._closed:
+                return
+            nodes = [{
                 "node_namespace": n.get_namespace(), "node_name": n.get_name(),
                 "reader_gid_seq": [{"data": s.gid} for s in n.subscriptions],
                 "writer_gid_seq": [{"data": p.gid} for p in n.publishers],
-            })
-        info = msgtypes.new_message(DISCOVERY_TYPE, gid={"data": self.gid}, node_entities_info_seq=nodes)
-        _RawIO.write(self._discovery_writer._ref, msgtypes.serialize(info, DISCOVERY_TYPE))
+            } for n in self._nodes]
+            info = msgtypes.new_message(DISCOVERY_TYPE, gid={"data": self.gid}, node_entities_info_seq=nodes)
+            _RawIO.write(self._discovery_writer._ref, msgtypes.serialize(info, DISCOVERY_TYPE))
 
     # --- executor plumbing
     def _attach(self, sub: DdsSubscription) -> None:

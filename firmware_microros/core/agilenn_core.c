@@ -1,0 +1,280 @@
+/*
+ * agilenn_core.c - one frame through the AgileNN device network, streaming row by row.
+ *
+ * Memory plan (all static, sized by agilenn_model.h):
+ *   - resize plan: one tap per model input column and row;
+ *   - two horizontally resized source rows (cache: upsampling reuses each source row);
+ *   - a ring of 3 resized input rows (the rows of one depthwise-1 window);
+ *   - a ring of 3 layer-1 output rows with zero padding columns (one depthwise-2 window);
+ *   - the indices of the remote channels and the payload buffer.
+ * The resized image, the layer-1 and layer-2 tensors are never stored whole.
+ */
+#include "agilenn_core.h"
+
+#include "agilenn_codec.h"
+#include "agilenn_kernels.h"
+
+#if AGN_PIXEL_FRAC_BITS != AGN_K_PIXEL_FRAC_BITS || AGN_RESIZE_COEF_BITS != AGN_K_COEF_BITS
+#error "agilenn_model.h was generated for other resize fixed-point formats"
+#endif
+#if AGN_MAX_PAYLOAD_BYTES < AGN_PACKED_PAYLOAD_BYTES
+#error "the payload buffer must hold a packed payload"
+#endif
+#if AGN_CENTROIDS < 2 || AGN_CENTROIDS > 256
+#error "AGN_CENTROIDS must lie in 2..256"
+#endif
+
+#define ROW_VALUES ((uint32_t)AGN_INPUT_W * 3u)
+#define A1_COLS (AGN_L1_W + 2 * AGN_PAD2)
+#define A1_ROW_VALUES ((uint32_t)A1_COLS * AGN_HIDDEN)
+#define FEAT_AREA ((uint32_t)AGN_FEAT_H * AGN_FEAT_W)
+#define NO_ROW (-1)
+
+static agn_tap_t s_xtaps[AGN_INPUT_W];
+static agn_tap_t s_ytaps[AGN_INPUT_H];
+static uint16_t s_plan_w;
+static uint16_t s_plan_h;
+
+static int16_t s_hrow[2][ROW_VALUES];
+static int32_t s_hrow_src[2];
+static int16_t s_rrow[3][ROW_VALUES];
+static int32_t s_rrow_id[3];
+static int16_t s_a1[3][A1_ROW_VALUES];
+static int32_t s_a1_next;
+static const int16_t s_a1_zero[A1_ROW_VALUES]; /* padding rows (zero = real zero) */
+
+static uint8_t s_indices[AGN_REMOTE_COUNT];
+static uint8_t s_payload[AGN_MAX_PAYLOAD_BYTES];
+static uint8_t s_have_indices;
+
+static const agn_model_info_t s_info = {
+    AGN_MODEL_HASH, AGN_MODEL_ID, AGN_INPUT_H, AGN_INPUT_W, AGN_REMOTE, AGN_FEAT_H, AGN_FEAT_W,
+    AGN_CLASSES, AGN_CENTROIDS, AGN_MAX_PAYLOAD_BYTES, AGN_HAVE_RANS_TABLES,
+};
+
+const agn_model_info_t *agn_model_info(void)
+{
+    return &s_info;
+}
+
+static uint32_t frame_stride(const agn_frame_t *f)
+{
+    uint32_t bpp = (f->format == AGN_PIXEL_RGB565) ? 2u : 3u;
+    return (f->stride != 0u) ? f->stride : (uint32_t)f->width * bpp;
+}
+
+/* Horizontal pass of source row y into cache slot `slot`. */
+static void fill_hrow(const agn_frame_t *f, uint32_t slot, uint16_t y)
+{
+    const uint8_t *row = f->pixels + (uint32_t)y * frame_stride(f);
+    if (f->format == AGN_PIXEL_RGB565) {
+        agn_hpass_rgb565(row, s_xtaps, AGN_INPUT_W, s_hrow[slot]);
+    } else {
+        agn_hpass_rgb888(row, s_xtaps, AGN_INPUT_W, s_hrow[slot]);
+    }
+    s_hrow_src[slot] = (int32_t)y;
+}
+
+static int32_t find_hrow(uint16_t y)
+{
+    if (s_hrow_src[0] == (int32_t)y) {
+        return 0;
+    }
+    if (s_hrow_src[1] == (int32_t)y) {
+        return 1;
+    }
+    return NO_ROW;
+}
+
+/* Resized model-input row r (Q7, HWC with 3 channels), from the ring. */
+static const int16_t *resized_row(const agn_frame_t *f, uint32_t r)
+{
+    const uint32_t slot = r % 3u;
+    if (s_rrow_id[slot] != (int32_t)r) {
+        const agn_tap_t *t = &s_ytaps[r];
+        int32_t s0 = find_hrow(t->i0);
+        int32_t s1;
+        if (s0 == NO_ROW) {
+            s0 = (s_hrow_src[0] == (int32_t)t->i1) ? 1 : 0;
+            fill_hrow(f, (uint32_t)s0, t->i0);
+        }
+        s1 = find_hrow(t->i1);
+        if (s1 == NO_ROW) {
+            s1 = 1 - s0;
+            fill_hrow(f, (uint32_t)s1, t->i1);
+        }
+        agn_vpass(s_hrow[s0], s_hrow[s1], t->frac, ROW_VALUES, s_rrow[slot]);
+        s_rrow_id[slot] = (int32_t)r;
+    }
+    return s_rrow[slot];
+}
+
+/* Layer 1 (depthwise 3x3 stride S1 with the normalisation folded in, pointwise + BN +
+ * ReLU6) for output row y1, into a padded ring row. */
+static void layer1_row(const agn_frame_t *f, uint32_t y1, int16_t *dst)
+{
+    const int16_t *r0 = resized_row(f, y1 * AGN_STRIDE1);
+    const int16_t *r1 = resized_row(f, y1 * AGN_STRIDE1 + 1u);
+    const int16_t *r2 = resized_row(f, y1 * AGN_STRIDE1 + 2u);
+    int16_t d1[3];
+    uint32_t x1;
+
+    dst += AGN_PAD2 * AGN_HIDDEN;
+    for (x1 = 0u; x1 < AGN_L1_W; x1++) {
+        const uint32_t off = x1 * AGN_STRIDE1 * 3u;
+        agn_dw3x3_pixel(r0 + off, r1 + off, r2 + off, 3u, agn_dw1_w, agn_dw1_b, agn_dw1_m,
+                        agn_dw1_r, -AGN_D1_MAX, AGN_D1_MAX, d1);
+        agn_pw_pixel(d1, 3u, agn_pw1_w, agn_pw1_b, AGN_HIDDEN, agn_pw1_m, agn_pw1_r, 0,
+                     AGN_A1_MAX, dst);
+        dst += AGN_HIDDEN;
+    }
+}
+
+/* Padded layer-1 row y (zero row outside [0, L1_H)); computes rows in order on demand. */
+static const int16_t *a1_row(const agn_frame_t *f, int32_t y)
+{
+    if (y < 0 || y >= AGN_L1_H) {
+        return s_a1_zero;
+    }
+    while (s_a1_next <= y) {
+        layer1_row(f, (uint32_t)s_a1_next, s_a1[(uint32_t)s_a1_next % 3u]);
+        s_a1_next++;
+    }
+    return s_a1[(uint32_t)y % 3u];
+}
+
+/* Layer 2 (depthwise 3x3 stride S2 pad P2, pointwise + BN), then per feature pixel: the
+ * local channels' ReLU6 values into the pooling sums, the remote channels' indices. */
+static void layer2(const agn_frame_t *f, int32_t *pool)
+{
+    int16_t d2[AGN_HIDDEN];
+    int32_t acc[AGN_CHANNELS];
+    uint32_t y2;
+    uint32_t x2;
+    uint32_t c;
+
+    for (y2 = 0u; y2 < AGN_FEAT_H; y2++) {
+        const int32_t base = (int32_t)(y2 * AGN_STRIDE2) - AGN_PAD2;
+        const int16_t *r0 = a1_row(f, base);
+        const int16_t *r1 = a1_row(f, base + 1);
+        const int16_t *r2 = a1_row(f, base + 2);
+        uint8_t *idx = s_indices + y2 * AGN_FEAT_W;
+        for (x2 = 0u; x2 < AGN_FEAT_W; x2++) {
+            const uint32_t off = x2 * AGN_STRIDE2 * AGN_HIDDEN;
+            agn_dw3x3_pixel(r0 + off, r1 + off, r2 + off, AGN_HIDDEN, agn_dw2_w, 0, agn_dw2_m,
+                            agn_dw2_r, -AGN_D2_MAX, AGN_D2_MAX, d2);
+            agn_pw_acc(d2, AGN_HIDDEN, agn_pw2_w, agn_pw2_b, AGN_CHANNELS, acc);
+            for (c = 0u; c < AGN_LOCAL; c++) {
+                pool[c] += agn_requant(acc[c], agn_pw2_m[c], agn_pw2_r[c], 0, AGN_A2_MAX);
+            }
+            for (c = 0u; c < AGN_REMOTE; c++) {
+                idx[c * FEAT_AREA + x2] = agn_threshold_index(
+                    acc[AGN_LOCAL + c], agn_thresholds + c * (AGN_CENTROIDS - 1u),
+                    (uint8_t)(AGN_CENTROIDS - 1u));
+            }
+        }
+    }
+}
+
+static void reset_rows(void)
+{
+    uint32_t i;
+    for (i = 0u; i < 2u; i++) {
+        s_hrow_src[i] = NO_ROW;
+    }
+    for (i = 0u; i < 3u; i++) {
+        s_rrow_id[i] = NO_ROW;
+    }
+    s_a1_next = 0;
+}
+
+agn_status_t agn_extract(const agn_frame_t *frame, agn_result_t *out)
+{
+    int32_t pool[AGN_LOCAL];
+    int32_t mean[AGN_LOCAL];
+    uint32_t c;
+
+    s_have_indices = 0u;
+    if (frame == 0 || out == 0 || frame->pixels == 0) {
+        return AGN_ERR_ARG;
+    }
+    if (frame->format != AGN_PIXEL_RGB888 && frame->format != AGN_PIXEL_RGB565) {
+        return AGN_ERR_ARG;
+    }
+    if (frame->width == 0u || frame->height == 0u || frame->width > AGN_MAX_FRAME_SIDE ||
+        frame->height > AGN_MAX_FRAME_SIDE) {
+        return AGN_ERR_FRAME;
+    }
+    if (frame->stride != 0u &&
+        frame->stride < (uint32_t)frame->width * ((frame->format == AGN_PIXEL_RGB565) ? 2u : 3u)) {
+        return AGN_ERR_FRAME;
+    }
+    if (frame->width != s_plan_w || frame->height != s_plan_h) {
+        agn_axis_plan(frame->width, AGN_INPUT_W, s_xtaps);
+        agn_axis_plan(frame->height, AGN_INPUT_H, s_ytaps);
+        s_plan_w = frame->width;
+        s_plan_h = frame->height;
+    }
+    reset_rows();
+    for (c = 0u; c < AGN_LOCAL; c++) {
+        pool[c] = 0;
+    }
+    layer2(frame, pool);
+    for (c = 0u; c < AGN_LOCAL; c++) {
+        mean[c] = (int32_t)(((uint32_t)pool[c] + FEAT_AREA / 2u) / FEAT_AREA);
+    }
+    agn_dense(mean, AGN_LOCAL, agn_dense_w, agn_dense_b, AGN_CLASSES, agn_dense_m, agn_dense_r,
+              out->logit_q);
+    for (c = 0u; c < AGN_CLASSES; c++) {
+        out->local_logits[c] = (float)out->logit_q[c] * (1.0f / (float)(1L << AGN_LOGIT_FRAC_BITS));
+    }
+    out->indices = s_indices;
+    out->payload = 0;
+    out->payload_len = 0u;
+    out->codec = AGN_CODEC_PACKED;
+    s_have_indices = 1u;
+    return AGN_OK;
+}
+
+agn_status_t agn_encode(uint8_t codec, agn_result_t *out)
+{
+    int32_t n = AGILENN_CODEC_ERR_BUFFER;
+
+    if (out == 0 || (codec != AGN_CODEC_PACKED && codec != AGN_CODEC_RANS)) {
+        return AGN_ERR_ARG;
+    }
+    if (!s_have_indices) {
+        return AGN_ERR_ORDER;
+    }
+    out->codec = AGN_CODEC_PACKED;
+    if (codec == AGN_CODEC_RANS && agn_rans_tables != 0) {
+        /* Capacity = the packed size: a longer rANS payload fails with ERR_BUFFER and the
+         * frame goes out packed (the Python reference applies the same rule). */
+        n = agilenn_rans_encode(s_indices, AGN_REMOTE, AGN_FEAT_H, AGN_FEAT_W, agn_rans_tables,
+                                s_payload, AGN_PACKED_PAYLOAD_BYTES);
+        if (n >= 0) {
+            out->codec = AGN_CODEC_RANS;
+        } else if (n != AGILENN_CODEC_ERR_BUFFER) {
+            return AGN_ERR_CODEC;
+        }
+    }
+    if (n < 0) {
+        n = agilenn_packed_encode(s_indices, AGN_REMOTE_COUNT, AGN_CENTROIDS, s_payload,
+                                  AGN_MAX_PAYLOAD_BYTES);
+        if (n < 0) {
+            return AGN_ERR_CODEC;
+        }
+    }
+    out->payload = s_payload;
+    out->payload_len = (uint32_t)n;
+    return AGN_OK;
+}
+
+agn_status_t agn_process(const agn_frame_t *frame, uint8_t codec, agn_result_t *out)
+{
+    agn_status_t st = agn_extract(frame, out);
+    if (st != AGN_OK) {
+        return st;
+    }
+    return agn_encode(codec, out);
+}
