@@ -246,6 +246,9 @@ def test_dds_in_process(dds, tmp_path: Path) -> None:
         edge.close()
         edge.close()  # idempotent
         assert t.ok()
+        dev.create_timer(0.01, t.stop)  # stop() from a callback ends spin()
+        t.spin(10.0)
+        assert not t.ok() and not t.closed
     assert not t.ok() and t.closed
     t.shutdown()  # idempotent
 

@@ -70,10 +70,13 @@ class Peer:
                 return line
         raise AssertionError(f"peer never printed {prefix!r}; output: {self.seen}")
 
-    def stop(self, sig: int) -> int:
-        """Send ``sig`` and return the exit code (the peer must say 'clean shutdown')."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
+    def stop(self, sig: int, times: int = 1) -> int:
+        """Send ``sig`` (``times`` times, 5 ms apart, as a Ctrl-C under ros2 launch does) and
+        return the exit code; the peer must have said 'clean shutdown'."""
+        for _ in range(times):
+            if self.proc.poll() is None:
+                self.proc.send_signal(sig)
+                time.sleep(0.005)
         try:
             rc = self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
@@ -130,7 +133,7 @@ def test_latched_topic_reaches_late_subscriber(dds_env: dict[str, str]) -> None:
             assert [m.data for m in latched] == ["airplane,automobile,bird"]  # once, not repeated
         finally:
             transport.shutdown()
-        assert peer.stop(signal.SIGINT) == 0
+        assert peer.stop(signal.SIGINT, times=2) == 0
     finally:
         peer.kill()
 

@@ -53,13 +53,11 @@ def symbol_bits(n_symbols: int) -> int:
 
 def check_n_symbols(n_symbols: Any) -> int:
     """Return ``n_symbols`` as an int after checking 2 <= n_symbols <= 256."""
-    try:
-        n = int(n_symbols)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"n_symbols must be an integer, got {n_symbols!r}") from exc
-    if n != n_symbols or not MIN_SYMBOLS <= n <= MAX_ALPHABET:
+    if isinstance(n_symbols, (bool, np.bool_)) or not isinstance(n_symbols, (int, np.integer)):
         raise ValueError(f"n_symbols must be an integer in 2..256, got {n_symbols!r}")
-    return n
+    if not MIN_SYMBOLS <= int(n_symbols) <= MAX_ALPHABET:
+        raise ValueError(f"n_symbols must be an integer in 2..256, got {n_symbols!r}")
+    return int(n_symbols)
 
 
 def make_header(codec_id: int, n_symbols: int, count: int) -> bytes:

@@ -85,12 +85,16 @@ def codec_name(name_or_id: str | int) -> str:
 def _tables_n_symbols(tables: Mapping[str, Any] | None) -> int | None:
     if not tables:
         return None
-    if "n_symbols" in tables:
-        return int(tables["n_symbols"])
+    value = tables.get("n_symbols")
     rans = tables.get("rans")
-    if isinstance(rans, Mapping) and "n_symbols" in rans:
-        return int(rans["n_symbols"])
-    return None
+    if value is None and isinstance(rans, Mapping):
+        value = rans.get("n_symbols")
+    if value is None:
+        return None
+    try:
+        return check_n_symbols(value)
+    except ValueError as exc:
+        raise TableError(f"codec tables: {exc}") from exc
 
 
 def make_codec(
@@ -121,7 +125,10 @@ def make_codec(
     rans_tables = tables.get("rans") if tables else None
     if tables and rans_tables is None:
         raise TableError("codec tables have no 'rans' entry")
-    return RansCodec(rans_tables, n_symbols=n, max_symbols=max_symbols)
+    codec = RansCodec(rans_tables, n_symbols=n, max_symbols=max_symbols)
+    if codec.n_symbols != n:
+        raise TableError(f"rANS tables are for {codec.n_symbols} symbols, requested {n}")
+    return codec
 
 
 def build_codec_tables(

@@ -58,7 +58,7 @@ __all__ = [
     "int_forward", "quantize_multiplier", "requantize", "compare_float_int8",
     "generate_header", "export_firmware", "build_int8_model", "encode_payload",
     "model_to_json", "model_from_json", "load_int8_model", "write_firmware_files",
-    "make_synthetic_bundle", "codec_tables_c",
+    "make_synthetic_bundle", "codec_tables_c", "rgb565_to_rgb888", "rgb888_to_rgb565",
 ]
 
 RESIZE_COEF_BITS = 15          # bilinear weights in Q15
@@ -306,6 +306,24 @@ def resize_fixed(frames: np.ndarray, out_h: int, out_w: int) -> np.ndarray:
     horiz = (horiz + (1 << (shift_h - 1))) >> shift_h                          # Q7
     vert = horiz[:, y0] * (one - ay)[None, :, None, None] + horiz[:, y1] * ay[None, :, None, None]
     return (vert + (1 << (RESIZE_COEF_BITS - 1))) >> RESIZE_COEF_BITS         # Q7
+
+
+def rgb565_to_rgb888(frame: np.ndarray) -> np.ndarray:
+    """RGB565 (uint16 [H, W], or uint8 [H, W, 2] little-endian) to uint8 RGB [H, W, 3] by bit
+    replication, as the firmware core expands camera pixels."""
+    arr = np.asarray(frame)
+    if arr.dtype == np.uint8 and arr.ndim == 3 and arr.shape[2] == 2:
+        arr = arr[..., 0].astype(np.uint16) | (arr[..., 1].astype(np.uint16) << 8)
+    v = arr.astype(np.uint32)
+    r, g, b = (v >> 11) & 31, (v >> 5) & 63, v & 31
+    return np.stack([(r << 3) | (r >> 2), (g << 2) | (g >> 4), (b << 3) | (b >> 2)],
+                    axis=-1).astype(np.uint8)
+
+
+def rgb888_to_rgb565(frame: np.ndarray) -> np.ndarray:
+    """uint8 RGB [H, W, 3] -> uint16 RGB565 [H, W] (truncating), e.g. to emulate a camera."""
+    f = np.asarray(frame, dtype=np.uint16)
+    return ((f[..., 0] >> 3) << 11 | (f[..., 1] >> 2) << 5 | (f[..., 2] >> 3)).astype(np.uint16)
 
 
 # --------------------------------------------------------------------------------------------

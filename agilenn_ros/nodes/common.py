@@ -11,7 +11,7 @@ DEFAULT_NAMESPACE = "agilenn"
 
 
 def stamp_to_ns(stamp: object) -> int:
-    return Stamp.of(stamp).nanoseconds()
+    return Stamp.of(stamp).nanoseconds
 
 
 def run_node(factory: Callable[[Transport], object], argv: Sequence[str] | None = None) -> int:

@@ -128,7 +128,7 @@ class DeviceEmulatorNode:
         if self._sent_log is not None:
             self._sent_log.write(json.dumps({
                 "device_id": self.params["device_id"], "sequence": self.sequence, "label": label,
-                "stamp_ns": Stamp.of(stamp).nanoseconds(), "payload_bytes": len(result.payload),
+                "stamp_ns": Stamp.of(stamp).nanoseconds, "payload_bytes": len(result.payload),
                 "device_ms": result.compute_s * 1e3}) + "\n")
             self._sent_log.flush()
         self.sequence += 1

@@ -89,7 +89,7 @@ class EdgeNode:
             self.log.warning(f"frame {sequence} from {device_id!r}: local-only prediction ({result.fallback_reason})")
         edge_ms = (time.perf_counter() - received) * 1e3
         now = self.node.now()
-        age_ms = (now.nanoseconds() - stamp_to_ns(frame.header.stamp)) / 1e6
+        age_ms = (now.nanoseconds - stamp_to_ns(frame.header.stamp)) / 1e6
         header = {"stamp": frame.header.stamp, "frame_id": frame.header.frame_id}
         self.pub_prediction.publish(self.node.message(
             PREDICTION, header=header, device_id=device_id, sequence=sequence, class_id=result.class_id,

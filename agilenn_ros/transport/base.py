@@ -442,6 +442,14 @@ class Transport(ABC):
     def msg_class(self, type_name: str) -> type:
         """The backend's class for a ROS type (constants are class attributes on both)."""
 
+    def has_type(self, type_name: str) -> bool:
+        """Whether the message type is available (e.g. vision_msgs on a ROS install without it)."""
+        try:
+            self.msg_class(type_name)
+        except (KeyError, ValueError):
+            return False
+        return True
+
     @abstractmethod
     def message(self, type_name: str, **fields: Any) -> Any:
         """A new message with omitted fields at their defaults. Values are converted:
@@ -468,8 +476,13 @@ class Transport(ABC):
         return True
 
     @abstractmethod
+    def stop(self) -> None:
+        """Make :meth:`spin` return soon and :meth:`ok` False. Safe from callbacks and other
+        threads (unlike :meth:`shutdown`, which belongs after ``spin()`` returned)."""
+
+    @abstractmethod
     def ok(self) -> bool:
-        """False after shutdown or a SIGINT/SIGTERM."""
+        """False after shutdown, :meth:`stop` or a SIGINT/SIGTERM."""
 
     @property
     @abstractmethod

@@ -48,7 +48,6 @@ from .base import (
     Transport,
     TransportError,
     normalize_type_name,
-    resolve_topic_name,
     split_type_name,
 )
 from .dds_config import cyclone_config, discovery_from_env, loopback_config
@@ -242,6 +241,8 @@ class DdsSubscription(Subscription):
             return 0
         count = 0
         for data, info in _RawIO.take(self._ref):
+            if self._reader is None:  # a callback destroyed this subscription
+                break
             if not info.valid_data:
                 continue
             count += 1
@@ -427,6 +428,7 @@ class DdsTransport(Transport):
         self._topics: dict[str, Any] = {}
         self._closed = False
         self._signal: int | None = None
+        self._stopped = False
         self._spinning = False
         self._old_handlers: dict[int, Any] = {}
         self._domain, self._participant = self._start(env.get("CYCLONEDDS_URI"))
@@ -563,7 +565,11 @@ class DdsTransport(Transport):
         return msgtypes.new_message(type_name, **fields)
 
     def ok(self) -> bool:
-        return not self._closed and self._signal is None
+        return not self._closed and self._signal is None and not self._stopped
+
+    def stop(self) -> None:
+        self._stopped = True
+        self._wake()
 
     @property
     def closed(self) -> bool:

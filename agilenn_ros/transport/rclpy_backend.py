@@ -320,6 +320,9 @@ class RclpyTransport(Transport):
     def ok(self) -> bool:
         return not self._closed and not self._interrupted and self._rclpy.ok()
 
+    def stop(self) -> None:
+        self._interrupted = True  # spin() polls ok() between spin_once calls
+
     @property
     def closed(self) -> bool:
         return self._closed
@@ -339,16 +342,12 @@ class RclpyTransport(Transport):
             self._guarded(lambda: self._executor.spin_once(timeout_sec=timeout_s))
 
     def spin(self, timeout_s: float | None = None) -> None:
-        if not self.ok():
-            return
-        if timeout_s is None:
-            self._guarded(self._executor.spin)
-            return
-        deadline = time.monotonic() + timeout_s
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
 
         def loop() -> None:
+            # spin_once in slices rather than Executor.spin(), so stop() is honoured
             while self.ok():
-                remaining = deadline - time.monotonic()
+                remaining = 0.1 if deadline is None else deadline - time.monotonic()
                 if remaining <= 0:
                     return
                 self._executor.spin_once(timeout_sec=min(remaining, 0.1))
@@ -357,9 +356,11 @@ class RclpyTransport(Transport):
     def shutdown(self) -> None:
         if self._closed:
             return
-        for node in list(self._nodes):
-            node.close()
-        self._closed = True
-        self._executor.shutdown()
-        if self._owns_context:
-            self._rclpy.try_shutdown()
+        try:
+            for node in list(self._nodes):
+                node.close()
+            self._executor.shutdown()
+        finally:
+            self._closed = True
+            if self._owns_context:
+                self._rclpy.try_shutdown()  # never raises, also after SIGINT/SIGTERM

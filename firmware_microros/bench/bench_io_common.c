@@ -1,0 +1,36 @@
+/*
+ * bench_io_common.c - number formatting on top of bench_puts.
+ */
+#include "bench_io.h"
+
+void bench_put_u32(uint32_t v)
+{
+    char buf[11];
+    int i = 10;
+    buf[i] = '\0';
+    do {
+        buf[--i] = (char)('0' + (v % 10u));
+        v /= 10u;
+    } while (v != 0u);
+    bench_puts(&buf[i]);
+}
+
+void bench_put_i32(int32_t v)
+{
+    if (v < 0) {
+        bench_puts("-");
+        bench_put_u32((uint32_t)0u - (uint32_t)v);
+    } else {
+        bench_put_u32((uint32_t)v);
+    }
+}
+
+void bench_put_hex8(uint8_t v)
+{
+    static const char digits[] = "0123456789abcdef";
+    char buf[3];
+    buf[0] = digits[v >> 4];
+    buf[1] = digits[v & 15u];
+    buf[2] = '\0';
+    bench_puts(buf);
+}
