@@ -15,9 +15,10 @@ implements exactly the same arithmetic, the golden tests pin it):
   weights and bias (padding is 0, so the fold is exact). Every conv / dense layer: weights
   with per-output-channel scales (int16 storage, as many bits as ``weight_bits`` allows while
   the worst-case accumulator, computed exactly from the quantized weights, fits int32),
-  int32 accumulators, int32 bias in the accumulator scale, and requantization
-  ``clamp((acc * M + 2**(r - 1)) >> r)`` (64-bit product, multiplier M in [2**30, 2**31),
-  shift r; round half up) to the next activation's per-tensor scale, CMSIS-NN style.
+  int32 accumulators, int32 bias in the accumulator scale, and requantization to the next
+  activation's per-tensor scale, CMSIS-NN style: ``h = (acc * M) >> 32`` (high word of a
+  32x32 multiply, M in [2**30, 2**31)), then a rounding shift ``((h >> (s-1)) + 1) >> 1``
+  and a clamp (see :func:`requantize`).
   BatchNorm folds into the pointwise weights/bias; ReLU6 is the clamp at 0 and at the
   calibrated range.
 - Activations: signed per-tensor tensors after the depthwise convs (D1, D2), unsigned
@@ -430,30 +431,41 @@ class QuantConfig:
         return cls(weight_bits=8, d1_bits=8, a1_bits=8, d2_bits=8, a2_bits=8)
 
 
+MIN_POST_SHIFT = 1
+MAX_POST_SHIFT = 31
+
+
 def quantize_multiplier(ratio: float) -> tuple[int, int]:
-    """(M, r) with ratio ~= M * 2**-r, M in [2**30, 2**31), 1 <= r <= 62."""
+    """(M, s) with ratio ~= M * 2**-(32 + s), M < 2**31, 1 <= s <= 31, M as large as that
+    allows (>= 2**30 unless the ratio is below 2**-33). Needs 0 < ratio < 0.25."""
     if not (ratio > 0 and math.isfinite(ratio)):
         raise ValueError(f"requantization ratio must be positive and finite, got {ratio}")
-    mant, exp = math.frexp(ratio)
+    if ratio >= 0.25:
+        raise ValueError(f"requantization ratio {ratio:.4g} >= 0.25 cannot be represented "
+                         "(more weight or activation bits, or a wider calibration range)")
+    mant, exp = math.frexp(ratio)          # ratio = mant * 2**exp, 0.5 <= mant < 1
+    shift = -exp - 1                       # M = mant * 2**31 -> total shift 31 - exp = 32 + s
     mult = int(round(mant * (1 << 31)))
     if mult == 1 << 31:
         mult //= 2
-        exp += 1
-    shift = 31 - exp
-    if shift < 1:
+        shift -= 1
+    if shift > MAX_POST_SHIFT:
+        mult = int(round(ratio * 2.0 ** (32 + MAX_POST_SHIFT)))
+        shift = MAX_POST_SHIFT
+    if shift < MIN_POST_SHIFT:             # only for ratio in [0.25, ...): excluded above
         raise ValueError(f"requantization ratio {ratio} too large")
-    if shift > 62:
-        mult >>= shift - 62
-        shift = 62
     return mult, shift
 
 
 def requantize(acc: np.ndarray, mult: np.ndarray | int, shift: np.ndarray | int) -> np.ndarray:
-    """(acc * M + 2**(r-1)) >> r in int64, elementwise (M, r broadcast over the last axis)."""
+    """The core's requantization (agn_requant), elementwise in int64 (M, s broadcast over the
+    last axis): h = (acc * M) >> 32 (the high word of a 32x32 multiply), then a rounding
+    right shift by s: ((h >> (s - 1)) + 1) >> 1 == floor(h / 2**s + 1/2)."""
     acc = np.asarray(acc, dtype=np.int64)
     mult = np.asarray(mult, dtype=np.int64)
     shift = np.asarray(shift, dtype=np.int64)
-    return (acc * mult + (np.int64(1) << (shift - 1))) >> shift
+    high = (acc * mult) >> 32
+    return ((high >> (shift - 1)) + 1) >> 1
 
 
 def _quantize_weights(w: np.ndarray, bits: int) -> tuple[np.ndarray, np.ndarray]:
@@ -797,6 +809,8 @@ def model_from_json(data: Mapping[str, Any]) -> Int8Model:
         dtype = np.float64 if name == "centroids" else np.int64
         arrays[name] = np.asarray(entry["values"], dtype=dtype).reshape(entry["shape"])
     dims = {name: int(data["dims"][name]) for name in _INT_FIELDS}
+    for name in ("dw1_r", "pw1_r", "dw2_r", "pw2_r", "dense_r"):
+        _check_range(name, arrays[name], MIN_POST_SHIFT, MAX_POST_SHIFT)
     return Int8Model(config=QuantConfig(**data["config"]), scales=dict(data.get("scales", {})),
                      acc_bounds=dict(data.get("accumulator_bounds", {})),
                      weight_bits=dict(data.get("weight_bits", {})), **dims, **arrays)
@@ -850,7 +864,7 @@ def _header_arrays(m: Int8Model) -> list[tuple[str, str, np.ndarray, str]]:
         ("int16_t", "agn_dw1_w", m.dw1_w, "[3][9] (channel, ky*3+kx), normalisation folded in"),
         ("int32_t", "agn_dw1_b", m.dw1_b, "[3]"),
         ("int32_t", "agn_dw1_m", m.dw1_m, "[3] requantization multipliers"),
-        ("int8_t", "agn_dw1_r", m.dw1_r, "[3] requantization shifts"),
+        ("int8_t", "agn_dw1_r", m.dw1_r, "[3] requantization post-shifts s (after >> 32)"),
         ("int16_t", "agn_pw1_w", m.pw1_w, "[HIDDEN][3], BN1 folded"),
         ("int32_t", "agn_pw1_b", m.pw1_b, "[HIDDEN]"),
         ("int32_t", "agn_pw1_m", m.pw1_m, "[HIDDEN]"),
@@ -880,7 +894,8 @@ def generate_header(m: Int8Model, *, model_id: str = "", codec_c: str | None = N
     (firmware_microros/core/agilenn_model_data.c).
     """
     arrays = _header_arrays(m)
-    limits = {"int16_t": (-32767, 32767), "int8_t": (1, 62), "int32_t": (INT32_MIN, INT32_MAX)}
+    limits = {"int16_t": (-32767, 32767), "int8_t": (MIN_POST_SHIFT, MAX_POST_SHIFT),
+              "int32_t": (INT32_MIN, INT32_MAX)}
     for ctype, name, values, _ in arrays:
         lo, hi = limits[ctype]
         _check_range(name, values, lo, hi)

@@ -99,18 +99,25 @@ void agn_dw3x3_pixel(const int16_t *r0, const int16_t *r1, const int16_t *r2, ui
     }
 }
 
+/* sum_c w[c] * in[c] + a, two MACs per step. */
+static inline int32_t dot16(const int16_t *in, const int16_t *w, uint32_t n, int32_t a)
+{
+    uint32_t c;
+    for (c = 0u; c + 1u < n; c += 2u) {
+        a = agn_mac2(agn_load_pair(in + c), agn_load_pair(w + c), a);
+    }
+    if (c < n) {
+        a += (int32_t)w[c] * in[c];
+    }
+    return a;
+}
+
 void agn_pw_acc(const int16_t *in, uint16_t in_ch, const int16_t *w, const int32_t *bias,
                 uint16_t out_ch, int32_t *acc)
 {
     uint32_t o;
-    uint32_t c;
-
     for (o = 0u; o < out_ch; o++) {
-        int32_t a = bias[o];
-        for (c = 0u; c < in_ch; c++) {
-            a += (int32_t)w[c] * in[c];
-        }
-        acc[o] = a;
+        acc[o] = dot16(in, w, in_ch, bias[o]);
         w += in_ch;
     }
 }
@@ -120,27 +127,11 @@ void agn_pw_pixel(const int16_t *in, uint16_t in_ch, const int16_t *w, const int
                   int32_t hi, int16_t *out)
 {
     uint32_t o;
-    uint32_t c;
-
     for (o = 0u; o < out_ch; o++) {
-        int32_t a = bias[o];
-        for (c = 0u; c < in_ch; c++) {
-            a += (int32_t)w[c] * in[c];
-        }
+        int32_t a = dot16(in, w, in_ch, bias[o]);
         out[o] = (int16_t)agn_requant(a, mult[o], shift[o], lo, hi);
         w += in_ch;
     }
-}
-
-uint8_t agn_threshold_index(int32_t acc, const int32_t *thr, uint8_t n_thr)
-{
-    uint32_t j;
-    uint8_t n = 0u;
-
-    for (j = 0u; j < n_thr; j++) {
-        n = (uint8_t)(n + (acc > thr[j]));
-    }
-    return n;
 }
 
 void agn_dense(const int32_t *in, uint16_t in_n, const int16_t *w, const int32_t *bias,

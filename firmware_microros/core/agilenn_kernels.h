@@ -14,6 +14,14 @@
 #define AGILENN_KERNELS_H
 
 #include <stdint.h>
+#include <string.h>
+
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+#include <arm_acle.h>
+#define AGN_HAVE_DSP 1
+#else
+#define AGN_HAVE_DSP 0
+#endif
 
 #ifdef __cplusplus
 extern "C" {
@@ -33,20 +41,54 @@ typedef struct {
 } agn_tap_t;
 
 /*
- * Requantize an accumulator: clamp((acc * mult + 2^(shift-1)) >> shift, lo, hi), with a
- * 64-bit product and an arithmetic right shift (round half up). shift in 1..62,
- * mult in [0, 2^31).
+ * Requantize an accumulator (agilenn_ros.export.int8.requantize):
+ *   h = (acc * mult) >> 32             high word of the 32x32 -> 64-bit product (SMULL)
+ *   v = ((h >> (shift - 1)) + 1) >> 1  = floor(h / 2^shift + 1/2), shift in 1..31
+ * clamped to [lo, hi]. |acc| < 2^31 and mult < 2^31 keep every step inside int32.
  */
 static inline int32_t agn_requant(int32_t acc, int32_t mult, int32_t shift, int32_t lo, int32_t hi)
 {
-    int64_t v = ((int64_t)acc * (int64_t)mult + ((int64_t)1 << (shift - 1))) >> shift;
-    if (v < (int64_t)lo) {
+    int32_t h = (int32_t)(((int64_t)acc * (int64_t)mult) >> 32);
+    int32_t v = ((h >> (shift - 1)) + 1) >> 1;
+    if (v < lo) {
         return lo;
     }
-    if (v > (int64_t)hi) {
+    if (v > hi) {
         return hi;
     }
-    return (int32_t)v;
+    return v;
+}
+
+/* Two consecutive int16 values (any alignment) as one 32-bit word. */
+static inline uint32_t agn_load_pair(const int16_t *p)
+{
+    uint32_t v;
+    memcpy(&v, p, sizeof(v));
+    return v;
+}
+
+/* acc + x.lo * y.lo + x.hi * y.hi on the signed 16-bit halves (SMLAD on a Cortex-M7). The
+ * exporter bounds every partial sum, so the int32 additions never overflow. */
+static inline int32_t agn_mac2(uint32_t x, uint32_t y, int32_t acc)
+{
+#if AGN_HAVE_DSP
+    return __smlad(x, y, acc);
+#else
+    return acc + (int32_t)(int16_t)(x & 0xFFFFu) * (int32_t)(int16_t)(y & 0xFFFFu) +
+           (int32_t)(int16_t)(x >> 16) * (int32_t)(int16_t)(y >> 16);
+#endif
+}
+
+/* Quantizer decision: the number of thresholds strictly below acc (thr ascending, n_thr
+ * entries), i.e. the index of the nearest centroid with ties to the lower index. */
+static inline uint8_t agn_threshold_index(int32_t acc, const int32_t *thr, uint32_t n_thr)
+{
+    uint32_t j;
+    uint32_t n = 0u;
+    for (j = 0u; j < n_thr; j++) {
+        n += (acc > thr[j]) ? 1u : 0u;
+    }
+    return (uint8_t)n;
 }
 
 /* RGB565 (little-endian 16-bit pixel, red in the top 5 bits) to 8-bit channels by bit
@@ -96,10 +138,6 @@ void agn_pw_acc(const int16_t *in, uint16_t in_ch, const int16_t *w, const int32
 void agn_pw_pixel(const int16_t *in, uint16_t in_ch, const int16_t *w, const int32_t *bias,
                   uint16_t out_ch, const int32_t *mult, const int8_t *shift, int32_t lo,
                   int32_t hi, int16_t *out);
-
-/* Quantizer decision: the number of thresholds strictly below acc (thr ascending, n_thr
- * entries), i.e. the index of the nearest centroid with ties to the lower index. */
-uint8_t agn_threshold_index(int32_t acc, const int32_t *thr, uint8_t n_thr);
 
 /* Dense layer: out[j] = requant(bias[j] + sum_i w[j * in_n + i] * in[i], mult[j], shift[j])
  * clamped to the int32 range. */

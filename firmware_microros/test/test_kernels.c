@@ -9,38 +9,55 @@
 #include "agilenn_kernels.h"
 #include "test_util.h"
 
-/* Reference requantization in 128-bit-free exact arithmetic: floor((acc*M)/2^r + 1/2). */
+/* Reference requantization, straight from the definition with exact floor divisions:
+ * floor(floor(acc * M / 2^32) / 2^s + 1/2), clamped. */
+static long long floor_div(long long num, long long den)
+{
+    long long q = num / den;
+    return (q * den > num) ? q - 1 : q;
+}
+
 static long long ref_requant(long long acc, long long mult, int shift, long long lo, long long hi)
 {
-    long long num = acc * mult; /* |acc| < 2^31, mult < 2^31: fits */
-    long long den = 1LL << shift;
-    long long q = num / den;
-    long long rem = num - q * den;
-    long long v;
-    if (rem < 0) { /* floor division */
-        q -= 1;
-        rem += den;
-    }
-    v = q + ((2 * rem >= den) ? 1 : 0); /* round half up */
+    long long h = floor_div(acc * mult, 1LL << 32); /* |acc * M| < 2^62 */
+    long long v = floor_div(2 * h + (1LL << shift), 1LL << (shift + 1));
     return v < lo ? lo : (v > hi ? hi : v);
 }
 
 static void test_requant(void)
 {
     int i;
-    /* hand-computed: ratio 0.5 (M = 2^30, r = 31) */
-    CHECK_EQ(agn_requant(5, 1 << 30, 31, -100, 100), 3);    /* 2.5 -> 3 (half up) */
-    CHECK_EQ(agn_requant(-5, 1 << 30, 31, -100, 100), -2);  /* -2.5 -> -2 (half up) */
-    CHECK_EQ(agn_requant(-6, 1 << 30, 31, -100, 100), -3);
-    CHECK_EQ(agn_requant(1000, 1 << 30, 31, -100, 100), 100);
-    CHECK_EQ(agn_requant(-1000, 1 << 30, 31, -100, 100), -100);
-    CHECK_EQ(agn_requant(2147483647, 2147483647, 1, -2147483647 - 1, 2147483647), 2147483647);
+    /* hand-computed: M = 2^30, s = 1 -> ratio 1/8 */
+    CHECK_EQ(agn_requant(20, 1 << 30, 1, -100, 100), 3);     /* 2.5 -> 3 (half up) */
+    CHECK_EQ(agn_requant(-20, 1 << 30, 1, -100, 100), -2);   /* -2.5 -> -2 */
+    CHECK_EQ(agn_requant(-28, 1 << 30, 1, -100, 100), -3);   /* -3.5 -> -3 */
+    CHECK_EQ(agn_requant(-27, 1 << 30, 1, -100, 100), -3);   /* h = floor(-6.75) = -7 -> -3 */
+    CHECK_EQ(agn_requant(1000, 1 << 30, 1, -100, 100), 100);
+    CHECK_EQ(agn_requant(-1000, 1 << 30, 1, -100, 100), -100);
+    CHECK_EQ(agn_requant(2147483647, 2147483647, 1, -2147483647 - 1, 2147483647), 536870912);
+    CHECK_EQ(agn_requant(-2147483647 - 1, 2147483647, 31, -5, 5), 0);    /* h = -2^30 */
     for (i = 0; i < 20000; i++) {
         int32_t acc = (int32_t)(rnd() ^ (rnd() << 7));
-        int32_t mult = (int32_t)((1u << 30) | (rnd() & 0x3FFFFFFFu));
-        int shift = rnd_range(1, 62);
+        int32_t mult = (int32_t)(rnd() & 0x7FFFFFFFu);
+        int shift = rnd_range(1, 31);
         CHECK_EQ(agn_requant(acc, mult, shift, -32767, 32767),
                  ref_requant(acc, mult, shift, -32767, 32767));
+    }
+}
+
+static void test_mac2(void)
+{
+    int i;
+    for (i = 0; i < 10000; i++) {
+        int16_t x[2];
+        int16_t y[2];
+        int32_t acc = rnd_range(-1000000, 1000000);
+        x[0] = (int16_t)rnd_range(-32768, 32767);
+        x[1] = (int16_t)rnd_range(-32768, 32767);
+        y[0] = (int16_t)rnd_range(-16384, 16383);
+        y[1] = (int16_t)rnd_range(-16384, 16383);
+        CHECK_EQ(agn_mac2(agn_load_pair(x), agn_load_pair(y), acc),
+                 (long long)acc + (long long)x[0] * y[0] + (long long)x[1] * y[1]);
     }
 }
 
@@ -172,7 +189,7 @@ static void test_dw3x3(void)
         for (c = 0; c < CH; c++) {
             bias[c] = rnd_range(-100000, 100000);
             mult[c] = (int32_t)((1u << 30) | (rnd() & 0x3FFFFFFFu));
-            shift[c] = (int8_t)rnd_range(31, 45);
+            shift[c] = (int8_t)rnd_range(8, 20);
         }
         agn_dw3x3_pixel(rows[0] + x0 * CH, rows[1] + x0 * CH, rows[2] + x0 * CH, CH, w,
                         (trial & 1) ? bias : 0, mult, shift, -1000, 30000, out);
@@ -190,11 +207,20 @@ static void test_dw3x3(void)
     }
 }
 
+static void check_pointwise(int IN);
+
 static void test_pointwise(void)
 {
-    enum { IN = 16, OUT = 24 };
-    int16_t in[IN];
-    int16_t w[OUT * IN];
+    check_pointwise(16);
+    check_pointwise(3);
+    check_pointwise(1);
+}
+
+static void check_pointwise(int IN)
+{
+    enum { MAXIN = 16, OUT = 24 };
+    int16_t in[MAXIN];
+    int16_t w[OUT * MAXIN];
     int32_t bias[OUT];
     int32_t mult[OUT];
     int8_t shift[OUT];
@@ -209,15 +235,15 @@ static void test_pointwise(void)
             in[c] = (int16_t)rnd_range(-32767, 32767);
         }
         for (c = 0; c < IN * OUT; c++) {
-            w[c] = (int16_t)rnd_range(-4095, 4095);
+            w[c] = (int16_t)rnd_range(-2047, 2047);
         }
         for (o = 0; o < OUT; o++) {
             bias[o] = rnd_range(-1000000, 1000000);
             mult[o] = (int32_t)((1u << 30) | (rnd() & 0x3FFFFFFFu));
-            shift[o] = (int8_t)rnd_range(31, 50);
+            shift[o] = (int8_t)rnd_range(8, 20);
         }
-        agn_pw_acc(in, IN, w, bias, OUT, acc);
-        agn_pw_pixel(in, IN, w, bias, OUT, mult, shift, 0, 32767, out);
+        agn_pw_acc(in, (uint16_t)IN, w, bias, OUT, acc);
+        agn_pw_pixel(in, (uint16_t)IN, w, bias, OUT, mult, shift, 0, 32767, out);
         for (o = 0; o < OUT; o++) {
             long long a = bias[o];
             for (c = 0; c < IN; c++) {
@@ -266,7 +292,7 @@ static void test_dense(void)
         for (j = 0; j < OUT; j++) {
             bias[j] = rnd_range(-10000000, 10000000);
             mult[j] = (int32_t)((1u << 30) | (rnd() & 0x3FFFFFFFu));
-            shift[j] = (int8_t)rnd_range(20, 40);
+            shift[j] = (int8_t)rnd_range(1, 8);
         }
         agn_dense(in, IN, w, bias, OUT, mult, shift, out);
         for (j = 0; j < OUT; j++) {
@@ -282,6 +308,7 @@ static void test_dense(void)
 int main(void)
 {
     RUN(test_requant);
+    RUN(test_mac2);
     RUN(test_rgb565);
     RUN(test_axis_plan);
     RUN(test_hpass_vpass);

@@ -189,9 +189,8 @@ def main(argv: list[str] | None = None) -> int:
                   "first (agilenn export) or leave BUNDLE empty for a synthetic model", file=sys.stderr)
             return 2
     else:
-        bundle = Path(args.synthetic_dir)
-        if not (bundle / "agilenn_model.h").is_file():
-            q.make_synthetic_bundle(bundle, input_size=args.synthetic_size)
+        bundle = Path(args.synthetic_dir)       # deterministic: always rebuilt (seconds)
+        q.make_synthetic_bundle(bundle, input_size=args.synthetic_size)
     manifest = json.loads((bundle / "manifest.json").read_text()) if (bundle / "manifest.json").is_file() else {}
     tables = manifest.get("codec", {}).get("tables") or None
     m = q.load_int8_model(bundle)
