@@ -61,6 +61,43 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(args)
 
 
+def _cmd_eval_bag(args: argparse.Namespace) -> int:
+    from agilenn_ros.bag.eval_bag import eval_bag_command
+    return eval_bag_command(args)
+
+
+def _cmd_make_bag(args: argparse.Namespace) -> int:
+    from agilenn_ros.bag.make_bag import make_bag_command
+    return make_bag_command(args)
+
+
+def _cmd_train_baseline(args: argparse.Namespace) -> int:
+    from agilenn_ros.baseline_config import load_baseline_profile
+    from agilenn_ros.training.baselines import train_baseline
+    profile = load_baseline_profile(args.profile)
+    data = args.data or ("digits" if profile.dataset == "digits" else "")
+    if not data:
+        print("error: --data is required for this baseline profile", file=sys.stderr)
+        return 2
+    best = train_baseline(profile, args.kind, data, Path(args.out), epochs=args.epochs, max_train=args.max_train,
+                          restart=args.restart)
+    print(f"best checkpoint: {best}")
+    return 0
+
+
+def _cmd_export_baseline(args: argparse.Namespace) -> int:
+    from agilenn_ros.export.baseline_export import export_baseline
+    out = export_baseline(Path(args.checkpoint), Path(args.out), kind=args.kind, data=args.data,
+                          calibration=args.calibration)
+    print(f"baseline bundle: {out}")
+    return 0
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from agilenn_ros.bench.run import bench_command
+    return bench_command(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="agilenn", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -97,6 +134,39 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=0, help="evaluate only the first N images")
     p.add_argument("--json", default="", help="write the result as JSON here")
     p.set_defaults(func=_cmd_evaluate)
+
+    p = sub.add_parser("eval-bag", help="run the pipeline offline over a ROS 2 bag; report accuracy, bytes, times")
+    from agilenn_ros.bag.cli_args import add_eval_bag_arguments, add_make_bag_arguments
+    add_eval_bag_arguments(p)
+    p.set_defaults(func=_cmd_eval_bag)
+
+    p = sub.add_parser("make-bag", help="write a labelled evaluation bag (images + ground truth) from an image set")
+    add_make_bag_arguments(p)
+    p.set_defaults(func=_cmd_make_bag)
+
+    p = sub.add_parser("train-baseline", help="train a benchmark baseline network (edge, local or split)")
+    p.add_argument("--kind", required=True, choices=["edge", "local", "split"])
+    p.add_argument("--profile", default="cifar10", help="baseline profile in config/baselines/ or a YAML path")
+    p.add_argument("--data", default="", help="dataset (as for train)")
+    p.add_argument("--out", required=True, help="output directory (best.pt, last.pt, metrics.jsonl)")
+    p.add_argument("--epochs", type=int, default=0, help="override the profile's epochs")
+    p.add_argument("--max-train", type=int, default=0, help="use only N training images (quick runs)")
+    p.add_argument("--restart", action="store_true", help="ignore OUT/last.pt and start over")
+    p.set_defaults(func=_cmd_train_baseline)
+
+    p = sub.add_parser("export-baseline", help="export a baseline checkpoint to a bundle under models/baselines/")
+    p.add_argument("checkpoint", help="best.pt written by agilenn train-baseline")
+    p.add_argument("--out", required=True, help="bundle directory (e.g. models/baselines/edge)")
+    p.add_argument("--kind", default="", choices=["", "edge", "local", "split"],
+                   help="export as this kind (default: the checkpoint's; an edge checkpoint exports as split)")
+    p.add_argument("--data", default="", help="dataset for the split codec tables (default: the training data)")
+    p.add_argument("--calibration", type=int, default=1000, help="training images for the split codec tables")
+    p.set_defaults(func=_cmd_export_baseline)
+
+    p = sub.add_parser("bench", help="side-by-side benchmark: AgileNN vs edge-only, local-only, split computing")
+    from agilenn_ros.bench.cli_args import add_bench_arguments
+    add_bench_arguments(p)
+    p.set_defaults(func=_cmd_bench)
 
     p = sub.add_parser("demo", help="device emulator(s) -> DDS -> edge node -> consumer on the sample images")
     from agilenn_ros.demo import add_arguments as demo_arguments

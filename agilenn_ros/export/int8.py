@@ -35,7 +35,8 @@ implements exactly the same arithmetic, the golden tests pin it):
   included (all midpoints lie in (0, 6)).
 - Local predictor: the k local channels are requantized (ReLU6) to A2, summed over the
   feature map (int32), divided by H*W with rounding, then a dense layer with the logit
-  BatchNorm folded in, requantized to Q16 logits; ``float(logit_q) * 2**-16`` is exact.
+  BatchNorm folded in, requantized to Q16 logits (``logit_frac_bits``, fewer only if the
+  requantization ratio needs it); ``float(logit_q) * 2**-logit_frac_bits`` is exact.
 - Payload: rANS with the bundle's tables when its payload is no longer than the packed
   one, else packed (codec 0): the firmware's frame size is bounded by the packed size.
 """
@@ -46,6 +47,7 @@ import hashlib
 import json
 import math
 import sys
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
@@ -60,11 +62,13 @@ __all__ = [
     "generate_header", "export_firmware", "build_int8_model", "encode_payload",
     "model_to_json", "model_from_json", "load_int8_model", "write_firmware_files",
     "make_synthetic_bundle", "codec_tables_c", "rgb565_to_rgb888", "rgb888_to_rgb565",
+    "evaluate_bundle",
 ]
 
 RESIZE_COEF_BITS = 15          # bilinear weights in Q15
 PIXEL_FRAC_BITS = 7            # resized pixels in Q7 (<= 255 * 128 = 32640)
-LOGIT_FRAC_BITS = 16           # local logits leave the integer path in Q16
+LOGIT_FRAC_BITS = 16           # local logits leave the integer path in Q16 (fewer bits only
+                               # where the requantization ratio would reach 0.25)
 INT32_MAX = 2**31 - 1
 INT32_MIN = -(2**31)
 RELU6 = 6.0
@@ -309,12 +313,13 @@ def resize_fixed(frames: np.ndarray, out_h: int, out_w: int) -> np.ndarray:
     return (vert + (1 << (RESIZE_COEF_BITS - 1))) >> RESIZE_COEF_BITS         # Q7
 
 
-def rgb565_to_rgb888(frame: np.ndarray) -> np.ndarray:
-    """RGB565 (uint16 [H, W], or uint8 [H, W, 2] little-endian) to uint8 RGB [H, W, 3] by bit
-    replication, as the firmware core expands camera pixels."""
+def rgb565_to_rgb888(frame: np.ndarray, big_endian: bool = False) -> np.ndarray:
+    """RGB565 (uint16 [H, W], or uint8 [H, W, 2] in little- or big-endian byte order) to
+    uint8 RGB [H, W, 3] by bit replication, as the firmware core expands camera pixels."""
     arr = np.asarray(frame)
     if arr.dtype == np.uint8 and arr.ndim == 3 and arr.shape[2] == 2:
-        arr = arr[..., 0].astype(np.uint16) | (arr[..., 1].astype(np.uint16) << 8)
+        lo, hi = (arr[..., 1], arr[..., 0]) if big_endian else (arr[..., 0], arr[..., 1])
+        arr = lo.astype(np.uint16) | (hi.astype(np.uint16) << 8)
     v = arr.astype(np.uint32)
     r, g, b = (v >> 11) & 31, (v >> 5) & 63, v & 31
     return np.stack([(r << 3) | (r >> 2), (g << 2) | (g >> 4), (b << 3) | (b >> 2)],
@@ -532,6 +537,7 @@ class Int8Model:
     dense_b: np.ndarray        # int [classes]
     dense_m: np.ndarray
     dense_r: np.ndarray
+    logit_frac_bits: int = LOGIT_FRAC_BITS
     scales: dict[str, Any] = field(default_factory=dict)
     acc_bounds: dict[str, int] = field(default_factory=dict)
     weight_bits: dict[str, int] = field(default_factory=dict)
@@ -543,7 +549,8 @@ class Int8Model:
 
     def describe(self) -> dict[str, Any]:
         return {"config": asdict(self.config), "scales": self.scales,
-                "weight_bits": self.weight_bits, "accumulator_bounds": self.acc_bounds, "model_hash": f"{self.model_hash:08x}"}
+                "weight_bits": self.weight_bits, "accumulator_bounds": self.acc_bounds,
+                "logit_frac_bits": self.logit_frac_bits, "model_hash": f"{self.model_hash:08x}"}
 
 
 def calibrate(w: FloatWeights, frames: np.ndarray, batch: int = 128) -> dict[str, float]:
@@ -633,7 +640,10 @@ def quantize_model(w: FloatWeights, ranges: Mapping[str, float], cfg: QuantConfi
     dense_bias = w.local_b * sl + tl
     dense_q, s_dense, dense_b = _fit_layer("dense", w.local_w * sl[:, None], a2_max, wb,
                                            lambda s: _round_bias(dense_bias, s * s_a2), report)
-    dense_m, dense_r = _multipliers(s_dense * s_a2 * (1 << LOGIT_FRAC_BITS))
+    logit_bits = LOGIT_FRAC_BITS
+    while logit_bits > 0 and float((s_dense * s_a2).max()) * 2.0**logit_bits >= 0.25:
+        logit_bits -= 1
+    dense_m, dense_r = _multipliers(s_dense * s_a2 * 2.0**logit_bits)
 
     h1, w1 = w.l1_shape
     fh, fw = w.feature_shape
@@ -649,7 +659,8 @@ def quantize_model(w: FloatWeights, ranges: Mapping[str, float], cfg: QuantConfi
         dw2_w=dw2_q, dw2_m=dw2_m, dw2_r=dw2_r, d2_max=d2_max,
         pw2_w=pw2_q, pw2_b=pw2_b, pw2_m=pw2_m, pw2_r=pw2_r, a2_max=a2_max,
         thresholds=thresholds, dense_w=dense_q, dense_b=dense_b, dense_m=dense_m,
-        dense_r=dense_r, scales=scales, acc_bounds=report["accumulator_bounds"],
+        dense_r=dense_r, logit_frac_bits=logit_bits, scales=scales,
+        acc_bounds=report["accumulator_bounds"],
         weight_bits=report["weight_bits"], model_hash=int(model_hash),
     )
 
@@ -668,8 +679,8 @@ def build_int8_model(weights: str | Path | Mapping[str, Any] | FloatWeights,
 
 @dataclass
 class IntOutputs:
-    local_logits: np.ndarray    # float32 [N, classes] = logit_q * 2**-16
-    logit_q: np.ndarray         # int64 [N, classes] (Q16)
+    local_logits: np.ndarray    # float32 [N, classes] = logit_q * 2**-logit_frac_bits
+    logit_q: np.ndarray         # int64 [N, classes] (fixed point, logit_frac_bits)
     indices: np.ndarray         # uint8 [N, C - k, FH, FW]
 
 
@@ -713,7 +724,7 @@ def int_forward(m: Int8Model, frames: np.ndarray, batch: int = 128) -> IntOutput
         q = requantize(acc, m.dense_m, m.dense_r)
         logit_q.append(np.clip(q, INT32_MIN, INT32_MAX))
     lq = np.concatenate(logit_q)
-    logits = lq.astype(np.float32) * np.float32(2.0 ** -LOGIT_FRAC_BITS)
+    logits = lq.astype(np.float32) * np.float32(2.0 ** -m.logit_frac_bits)
     return IntOutputs(logits, lq, np.concatenate(indices))
 
 
@@ -784,7 +795,7 @@ _ARRAY_FIELDS = ("centroids", "dw1_w", "dw1_b", "dw1_m", "dw1_r", "pw1_w", "pw1_
                  "dense_w", "dense_b", "dense_m", "dense_r")
 _INT_FIELDS = ("input_h", "input_w", "stride1", "stride2", "pad2", "hidden", "channels", "k",
                "classes", "l1_h", "l1_w", "feat_h", "feat_w", "n_centroids", "d1_max", "a1_max",
-               "d2_max", "a2_max", "model_hash")
+               "d2_max", "a2_max", "logit_frac_bits", "model_hash")
 PARAMS_FORMAT = "agilenn-int8-v1"
 
 
@@ -847,10 +858,19 @@ def encode_payload(indices: np.ndarray, n_symbols: int, codec_tables: Mapping[st
 # --------------------------------------------------------------------------------------------
 
 def _c_int_array(ctype: str, name: str, values: np.ndarray, per_line: int = 12) -> str:
-    flat = [int(v) for v in np.asarray(values).reshape(-1)]
-    items = [str(v) if v != INT32_MIN else "(-2147483647 - 1)" for v in flat]
+    arr = np.asarray(values)
+    if ctype == "agn_rq_t":
+        items = [f"{{{int(mv)}, {int(sv)}}}" for mv, sv in arr.reshape(-1, 2)]
+        per_line = 4
+    else:
+        items = [str(int(v)) if int(v) != INT32_MIN else "(-2147483647 - 1)" for v in arr.reshape(-1)]
     lines = [", ".join(items[i:i + per_line]) for i in range(0, len(items), per_line)]
-    return f"const {ctype} {name}[{len(flat)}] = {{\n    " + ",\n    ".join(lines) + "\n};"
+    return f"const {ctype} {name}[{len(items)}] = {{\n    " + ",\n    ".join(lines) + "\n};"
+
+
+def _c_len(ctype: str, values: np.ndarray) -> int:
+    size = int(np.asarray(values).size)
+    return size // 2 if ctype == "agn_rq_t" else size
 
 
 def _check_range(name: str, values: np.ndarray, lo: int, hi: int) -> None:
@@ -860,27 +880,26 @@ def _check_range(name: str, values: np.ndarray, lo: int, hi: int) -> None:
 
 
 def _header_arrays(m: Int8Model) -> list[tuple[str, str, np.ndarray, str]]:
+    """(C type, name, values, comment) of every constant array; ``agn_rq_t`` arrays hold
+    (multiplier, post-shift) pairs."""
+    def rq(mult: np.ndarray, shift: np.ndarray) -> np.ndarray:
+        return np.stack([np.asarray(mult), np.asarray(shift)], axis=-1)
     return [
         ("int16_t", "agn_dw1_w", m.dw1_w, "[3][9] (channel, ky*3+kx), normalisation folded in"),
         ("int32_t", "agn_dw1_b", m.dw1_b, "[3]"),
-        ("int32_t", "agn_dw1_m", m.dw1_m, "[3] requantization multipliers"),
-        ("int8_t", "agn_dw1_r", m.dw1_r, "[3] requantization post-shifts s (after >> 32)"),
+        ("agn_rq_t", "agn_dw1_rq", rq(m.dw1_m, m.dw1_r), "[3] requantization (mult, shift)"),
         ("int16_t", "agn_pw1_w", m.pw1_w, "[HIDDEN][3], BN1 folded"),
         ("int32_t", "agn_pw1_b", m.pw1_b, "[HIDDEN]"),
-        ("int32_t", "agn_pw1_m", m.pw1_m, "[HIDDEN]"),
-        ("int8_t", "agn_pw1_r", m.pw1_r, "[HIDDEN]"),
+        ("agn_rq_t", "agn_pw1_rq", rq(m.pw1_m, m.pw1_r), "[HIDDEN]"),
         ("int16_t", "agn_dw2_w", m.dw2_w, "[HIDDEN][9]"),
-        ("int32_t", "agn_dw2_m", m.dw2_m, "[HIDDEN]"),
-        ("int8_t", "agn_dw2_r", m.dw2_r, "[HIDDEN]"),
+        ("agn_rq_t", "agn_dw2_rq", rq(m.dw2_m, m.dw2_r), "[HIDDEN]"),
         ("int16_t", "agn_pw2_w", m.pw2_w, "[CHANNELS][HIDDEN], BN2 folded"),
         ("int32_t", "agn_pw2_b", m.pw2_b, "[CHANNELS]"),
-        ("int32_t", "agn_pw2_m", m.pw2_m, "[LOCAL]"),
-        ("int8_t", "agn_pw2_r", m.pw2_r, "[LOCAL]"),
+        ("agn_rq_t", "agn_pw2_rq", rq(m.pw2_m, m.pw2_r), "[LOCAL]"),
         ("int32_t", "agn_thresholds", m.thresholds, "[REMOTE][CENTROIDS-1]: index = #(acc > T)"),
         ("int16_t", "agn_dense_w", m.dense_w, "[CLASSES][LOCAL], logit BN folded"),
         ("int32_t", "agn_dense_b", m.dense_b, "[CLASSES]"),
-        ("int32_t", "agn_dense_m", m.dense_m, "[CLASSES]"),
-        ("int8_t", "agn_dense_r", m.dense_r, "[CLASSES]"),
+        ("agn_rq_t", "agn_dense_rq", rq(m.dense_m, m.dense_r), "[CLASSES]"),
     ]
 
 
@@ -894,11 +913,16 @@ def generate_header(m: Int8Model, *, model_id: str = "", codec_c: str | None = N
     (firmware_microros/core/agilenn_model_data.c).
     """
     arrays = _header_arrays(m)
-    limits = {"int16_t": (-32767, 32767), "int8_t": (MIN_POST_SHIFT, MAX_POST_SHIFT),
-              "int32_t": (INT32_MIN, INT32_MAX)}
+    limits = {"int16_t": (-32767, 32767), "int32_t": (INT32_MIN, INT32_MAX)}
     for ctype, name, values, _ in arrays:
-        lo, hi = limits[ctype]
-        _check_range(name, values, lo, hi)
+        if ctype == "agn_rq_t":
+            _check_range(name + " multipliers", values[..., 0], 0, INT32_MAX)
+            _check_range(name + " shifts", values[..., 1], MIN_POST_SHIFT, MAX_POST_SHIFT)
+        else:
+            lo, hi = limits[ctype]
+            _check_range(name, values, lo, hi)
+    if np.any(np.diff(m.thresholds, axis=1) < 0):
+        raise ValueError("quantizer thresholds must be non-decreasing per channel")
     if m.a2_max * m.feat_h * m.feat_w > INT32_MAX:
         raise ValueError("feature map too large for the int32 pooling sums")
     remote_count = m.remote * m.feat_h * m.feat_w
@@ -936,7 +960,7 @@ def generate_header(m: Int8Model, *, model_id: str = "", codec_c: str | None = N
         ("AGN_D2_MAX", m.d2_max, f"depthwise-2 output clamp ({cfg.d2_bits}-bit signed)"),
         ("AGN_A2_MAX", m.a2_max, f"local ReLU6 clamp ({cfg.a2_bits}-bit unsigned)"),
         ("AGN_WEIGHT_BITS", max(m.weight_bits.values()), "most bits of a weight (int16 storage)"),
-        ("AGN_LOGIT_FRAC_BITS", LOGIT_FRAC_BITS, "local logits = logit_q * 2^-16"),
+        ("AGN_LOGIT_FRAC_BITS", m.logit_frac_bits, "local logits = logit_q * 2^-bits"),
         ("AGN_PIXEL_FRAC_BITS", PIXEL_FRAC_BITS, "resized pixels in Q7"),
         ("AGN_RESIZE_COEF_BITS", RESIZE_COEF_BITS, "bilinear weights in Q15"),
         ("AGN_HAVE_RANS_TABLES", 1 if codec_c else 0, "agn_rans_tables is defined"),
@@ -955,6 +979,7 @@ def generate_header(m: Int8Model, *, model_id: str = "", codec_c: str | None = N
         "#include <stdint.h>",
         "",
         '#include "agilenn_codec.h"',
+        '#include "agilenn_kernels.h"',
         "",
         f'#define AGN_MODEL_ID "{ident}"',
     ]
@@ -962,7 +987,7 @@ def generate_header(m: Int8Model, *, model_id: str = "", codec_c: str | None = N
             for name, value, note in macros]
     out += ["", "#ifdef __cplusplus", 'extern "C" {', "#endif", ""]
     for ctype, name, values, note in arrays:
-        out.append(f"extern const {ctype} {name}[{np.asarray(values).size}];  /* {note} */")
+        out.append(f"extern const {ctype} {name}[{_c_len(ctype, values)}];  /* {note} */")
     out.append(f"extern const float agn_centroids[{m.n_centroids}];  /* documentation only */")
     out.append("extern const agilenn_rans_tables_t *const agn_rans_tables;  /* NULL without tables */")
     out += ["", "#ifdef __cplusplus", "}", "#endif", "", "#ifdef AGILENN_MODEL_IMPLEMENTATION", ""]
@@ -1069,7 +1094,57 @@ def make_synthetic_bundle(out_dir: str | Path, *, input_size: int = 96, classes:
 
 
 # --------------------------------------------------------------------------------------------
-# CLI: python -m agilenn_ros.export.int8 {synth,header,compare}
+# Float vs integer report of a bundle
+# --------------------------------------------------------------------------------------------
+
+AGREEMENT_TARGET = 0.99
+ACCURACY_DROP_TARGET_POINTS = 0.5
+
+
+def evaluate_bundle(bundle_dir: str | Path, frames: np.ndarray, labels: np.ndarray | None = None,
+                    *, calib_frames: np.ndarray | None = None,
+                    variants: Sequence[str] = ()) -> dict[str, Any]:
+    """Float device model vs the bundle's integer path (its int8_params.json, i.e. exactly the
+    firmware's constants) on ``frames``: indices equality, local argmax agreement and, with
+    ``labels`` and the bundle's edge.onnx, local and fused accuracies.
+
+    ``variants`` ("all_int8", "default") re-calibrate on ``calib_frames`` with other bit
+    widths, to show what the chosen precision buys.
+    """
+    bundle = Path(bundle_dir)
+    fw = load_float_weights(bundle / "fe_weights.npz")
+    m = load_int8_model(bundle)
+    edge = _onnx_edge(bundle)
+    t0 = time.time()
+    report: dict[str, Any] = {
+        "bundle": str(bundle), "model_hash": f"{m.model_hash:08x}",
+        "reference": "float device model (numpy float64, = device.onnx) on the same frames, "
+                     "bilinear resize in float",
+        "integer_path": "the bundle's int8_params.json (the constants in agilenn_model.h)",
+        "quantization": m.describe(),
+        **compare_float_int8(fw, m, frames, labels, edge),
+    }
+    checks = {"indices_equal_rate": report["indices_equal_rate"] >= AGREEMENT_TARGET,
+              "local_argmax_agreement": report["local_argmax_agreement"] >= AGREEMENT_TARGET}
+    if "fused_accuracy_drop_points" in report:
+        checks["fused_accuracy_drop_points"] = \
+            report["fused_accuracy_drop_points"] <= ACCURACY_DROP_TARGET_POINTS
+    report["targets"] = {"agreement_min": AGREEMENT_TARGET,
+                         "accuracy_drop_max_points": ACCURACY_DROP_TARGET_POINTS, "met": checks}
+    configs = {"all_int8": QuantConfig.all_int8(), "default": QuantConfig()}
+    for name in variants:
+        if calib_frames is None:
+            raise ValueError("variants need calibration frames")
+        _, alt = build_int8_model(fw, calib_frames, configs[name])
+        report.setdefault("variants", {})[name] = {
+            "config": asdict(configs[name]), "weight_bits": alt.weight_bits,
+            **compare_float_int8(fw, alt, frames, labels, edge)}
+    report["seconds"] = round(time.time() - t0, 1)
+    return report
+
+
+# --------------------------------------------------------------------------------------------
+# CLI: python -m agilenn_ros.export.int8 {synth,header,report}
 # --------------------------------------------------------------------------------------------
 
 def _load_frames(source: str, split: str, limit: int, seed: int,
@@ -1105,38 +1180,40 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--input-size", type=int, default=96)
     p.add_argument("--classes", type=int, default=10)
     p.add_argument("--seed", type=int, default=0)
-    for name, text in (("header", "calibrate and write agilenn_model.h + int8_params.json"),
-                       ("compare", "float vs integer agreement (and accuracy) on a data split")):
-        p = sub.add_parser(name, help=text)
-        p.add_argument("bundle")
-        p.add_argument("--calib", default="synthetic", help="load_split source or 'synthetic'")
-        p.add_argument("--calib-count", type=int, default=1000)
-        p.add_argument("--frame-size", type=int, default=32, help="synthetic frame size")
-        p.add_argument("--all-int8", action="store_true", help="8-bit activations and weights")
-        if name == "compare":
-            p.add_argument("--data", default="synthetic")
-            p.add_argument("--split", default="test")
-            p.add_argument("--count", type=int, default=0, help="0: the whole split")
-            p.add_argument("--json", help="also write the report here")
+    p = sub.add_parser("header", help="calibrate and write agilenn_model.h + int8_params.json")
+    p.add_argument("bundle")
+    p.add_argument("--calib", default="synthetic", help="load_split source or 'synthetic'")
+    p.add_argument("--calib-count", type=int, default=1000)
+    p.add_argument("--frame-size", type=int, default=32, help="synthetic frame size")
+    p.add_argument("--all-int8", action="store_true", help="8-bit activations and weights")
+    p = sub.add_parser("report", help="float vs integer agreement and accuracy of a bundle")
+    p.add_argument("bundle")
+    p.add_argument("--data", required=True, help="load_split source of the evaluation images")
+    p.add_argument("--split", default="test")
+    p.add_argument("--count", type=int, default=0, help="0: the whole split")
+    p.add_argument("--calib", default="", help="calibration source for --variants (train split)")
+    p.add_argument("--calib-count", type=int, default=1000)
+    p.add_argument("--variants", nargs="*", default=[], choices=["all_int8", "default"])
+    p.add_argument("--json", help="also write the report here")
     args = parser.parse_args(argv)
     if args.cmd == "synth":
         make_synthetic_bundle(args.out, input_size=args.input_size, classes=args.classes,
                               seed=args.seed)
         return 0
-    cfg = QuantConfig.all_int8() if args.all_int8 else QuantConfig()
-    calib, _ = _load_frames(args.calib, "train", args.calib_count, 1, args.frame_size)
     bundle = Path(args.bundle)
     if args.cmd == "header":
+        cfg = QuantConfig.all_int8() if args.all_int8 else QuantConfig()
+        calib, _ = _load_frames(args.calib, "train", args.calib_count, 1, args.frame_size)
         qm, path = export_firmware(bundle, calib, cfg=cfg)
         print(json.dumps({"header": str(path), **qm.describe()}, indent=2))
         return 0
-    fw, qm = build_int8_model(bundle / "fe_weights.npz", calib, cfg)
-    frames, labels = _load_frames(args.data, args.split, args.count, 2, args.frame_size)
-    report = compare_float_int8(fw, qm, frames, labels, _onnx_edge(bundle))
-    report["quantization"] = qm.describe()
+    frames, labels = _load_frames(args.data, args.split, args.count, 2, 32)
+    calib = _load_frames(args.calib, "train", args.calib_count, 1, 32)[0] if args.calib else None
+    report = evaluate_bundle(bundle, frames, labels, calib_frames=calib, variants=args.variants)
     text = json.dumps(report, indent=2)
     print(text)
     if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(text + "\n")
     return 0
 

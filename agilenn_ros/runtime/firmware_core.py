@@ -35,6 +35,7 @@ CODEC_PACKED = 0
 CODEC_RANS = 1
 PIXEL_RGB888 = 0
 PIXEL_RGB565 = 1
+PIXEL_RGB565BE = 2
 SOURCES = ("core/agilenn_core.c", "core/agilenn_kernels.c", "core/agilenn_codec.c",
            "core/agilenn_model_data.c", "host/agilenn_shlib.c")
 HEADERS = ("core/agilenn_core.h", "core/agilenn_kernels.h", "core/agilenn_codec.h")
@@ -122,8 +123,12 @@ class FirmwareCore:
     keeps its buffers in static memory, like on the microcontroller)."""
 
     def __init__(self, model: str | os.PathLike[str], *, codec: int = CODEC_RANS,
-                 cc: str | None = None, library: str | os.PathLike[str] | None = None) -> None:
-        self.library_path = Path(library) if library else build_shared_library(model, cc=cc)
+                 cc: str | None = None, library: str | os.PathLike[str] | None = None,
+                 cache_dir: str | os.PathLike[str] | None = None) -> None:
+        """``model``: a bundle folder (or its agilenn_model.h); ``codec``: CODEC_RANS (packed
+        when shorter) or CODEC_PACKED; ``library``: an already built .so to load instead."""
+        self.library_path = Path(library) if library else build_shared_library(
+            model, cc=cc, cache=Path(cache_dir) if cache_dir else None)
         try:
             self._lib = ctypes.CDLL(str(self.library_path))
         except OSError as exc:
@@ -154,17 +159,20 @@ class FirmwareCore:
         self.codec = int(codec)
         self.last_codec_id = CODEC_PACKED
 
-    def run(self, frame: np.ndarray, *, rgb565: bool = False, codec: int | None = None) -> FirmwareResult:
+    def run(self, frame: np.ndarray, *, rgb565: bool = False, big_endian: bool = False,
+            codec: int | None = None) -> FirmwareResult:
         """One frame through the core. ``frame``: uint8 [H, W, 3] RGB888, or with
-        ``rgb565=True`` uint16 [H, W] (or uint8 [H, W, 2], little-endian) RGB565."""
+        ``rgb565=True`` uint16 [H, W] (values) or uint8 [H, W, 2] (bytes in memory,
+        little-endian unless ``big_endian``) RGB565."""
         arr = np.asarray(frame)
         if rgb565:
             if arr.dtype == np.uint16 and arr.ndim == 2:
-                arr = arr.astype("<u2").view(np.uint8).reshape(arr.shape[0], arr.shape[1], 2)
+                order = ">u2" if big_endian else "<u2"
+                arr = arr.astype(order).view(np.uint8).reshape(arr.shape[0], arr.shape[1], 2)
             if arr.dtype != np.uint8 or arr.ndim != 3 or arr.shape[2] != 2:
                 raise FirmwareCoreError(f"RGB565 frame must be uint16 [H, W] or uint8 [H, W, 2], "
                                         f"got {arr.dtype} {arr.shape}")
-            fmt = PIXEL_RGB565
+            fmt = PIXEL_RGB565BE if big_endian else PIXEL_RGB565
         else:
             if arr.dtype != np.uint8 or arr.ndim != 3 or arr.shape[2] != 3:
                 raise FirmwareCoreError(f"RGB888 frame must be uint8 [H, W, 3], got {arr.dtype} {arr.shape}")

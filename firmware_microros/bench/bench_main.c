@@ -36,6 +36,24 @@ static int same(const uint8_t *a, const uint8_t *b, uint32_t n)
     return 1;
 }
 
+volatile int32_t g_bench_sink;
+
+/* Distinct call sites for the two codecs: the report counts each agn_encode call from its
+ * entry to its return address inside these wrappers (noipa: no inlining, no tail call). */
+static __attribute__((noipa)) agn_status_t encode_rans(agn_result_t *res)
+{
+    agn_status_t st = agn_encode(AGN_CODEC_RANS, res);
+    g_bench_sink = st;
+    return st;
+}
+
+static __attribute__((noipa)) agn_status_t encode_packed(agn_result_t *res)
+{
+    agn_status_t st = agn_encode(AGN_CODEC_PACKED, res);
+    g_bench_sink = st;
+    return st;
+}
+
 static void put_kv(const char *key, uint32_t v)
 {
     bench_puts(" ");
@@ -70,12 +88,12 @@ int main(void)
         frame.width = g->width;
         frame.height = g->height;
         frame.stride = 0u;
-        frame.format = g->format ? AGN_PIXEL_RGB565 : AGN_PIXEL_RGB888;
+        frame.format = (agn_pixel_format_t)g->format;
 
         t0 = bench_ticks();
         st = agn_extract(&frame, &res);
         t1 = bench_ticks();
-        if (st != AGN_OK || agn_encode(AGN_CODEC_RANS, &res) != AGN_OK) {
+        if (st != AGN_OK || encode_rans(&res) != AGN_OK) {
             ok = 0;
         }
         t2 = bench_ticks();
@@ -107,7 +125,7 @@ int main(void)
         }
         bench_puts("\n");
 
-        st = agn_encode(AGN_CODEC_PACKED, &res);
+        st = encode_packed(&res);
         t3 = bench_ticks();
         ok &= (st == AGN_OK && res.payload_len == g->packed_len &&
                same(res.payload, g->packed, g->packed_len));

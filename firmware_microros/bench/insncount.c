@@ -9,6 +9,9 @@
  * executes it prints "win <k> <count>". With BEGIN = a function's entry and END = the
  * return address of its call site, a window counts the call from its first instruction
  * through its return, callees included. At exit: "total <count>". Thumb bit ignored.
+ *
+ * profile=FILE additionally writes "<address> <executions>" for every executed
+ * instruction below 1 MiB (the image's code) at exit, for tools/profile_report.py.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -27,9 +30,13 @@ typedef struct {
     uint64_t start;
 } window_t;
 
+#define PROFILE_LIMIT (1u << 20) /* bytes of address space profiled */
+
 static window_t windows[MAX_WINDOWS];
 static int n_windows;
 static uint64_t total; /* one vCPU on mps2: a plain counter is enough */
+static uint64_t *profile;  /* one counter per halfword address, or NULL */
+static char profile_path[256];
 
 static void on_begin(unsigned int vcpu, void *udata)
 {
@@ -69,6 +76,10 @@ static void on_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
         int is_begin = 0;
         int is_end = 0;
         qemu_plugin_register_vcpu_insn_exec_inline(insn, QEMU_PLUGIN_INLINE_ADD_U64, &total, 1);
+        if (profile != NULL && addr < PROFILE_LIMIT) {
+            qemu_plugin_register_vcpu_insn_exec_inline(insn, QEMU_PLUGIN_INLINE_ADD_U64,
+                                                       &profile[addr / 2], 1);
+        }
         for (k = 0; k < n_windows; k++) {
             is_begin |= windows[k].begin == addr;
             is_end |= windows[k].end == addr;
@@ -91,6 +102,18 @@ static void on_plugin_exit(qemu_plugin_id_t id, void *udata)
     (void)udata;
     snprintf(line, sizeof(line), "total %" PRIu64 "\n", total);
     qemu_plugin_outs(line);
+    if (profile != NULL) {
+        FILE *f = fopen(profile_path, "w");
+        uint64_t i;
+        if (f != NULL) {
+            for (i = 0; i < PROFILE_LIMIT / 2; i++) {
+                if (profile[i] != 0) {
+                    fprintf(f, "%" PRIx64 " %" PRIu64 "\n", i * 2, profile[i]);
+                }
+            }
+            fclose(f);
+        }
+    }
 }
 
 QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t *info,
@@ -101,6 +124,14 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
     for (i = 0; i < argc; i++) {
         const char *arg = argv[i];
         char *colon;
+        if (strncmp(arg, "profile=", 8) == 0) {
+            snprintf(profile_path, sizeof(profile_path), "%s", arg + 8);
+            profile = calloc(PROFILE_LIMIT / 2, sizeof(uint64_t));
+            if (profile == NULL) {
+                return -1;
+            }
+            continue;
+        }
         if (strncmp(arg, "win=", 4) != 0 || n_windows == MAX_WINDOWS) {
             fprintf(stderr, "insncount: bad or too many arguments: %s\n", arg);
             return -1;

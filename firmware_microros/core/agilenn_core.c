@@ -24,9 +24,9 @@
 #error "AGN_CENTROIDS must lie in 2..256"
 #endif
 
-#define ROW_VALUES ((uint32_t)AGN_INPUT_W * 3u)
-#define A1_COLS (AGN_L1_W + 2 * AGN_PAD2)
-#define A1_ROW_VALUES ((uint32_t)A1_COLS * AGN_HIDDEN)
+#define ROW_VALUES ((uint32_t)AGN_INPUT_W * 3u) /* three planar rows of the model input */
+#define A1_COLS ((uint32_t)AGN_L1_W + 2u * AGN_PAD2)
+#define A1_ROW_VALUES (A1_COLS * AGN_HIDDEN)       /* HIDDEN planar rows with padding */
 #define FEAT_AREA ((uint32_t)AGN_FEAT_H * AGN_FEAT_W)
 #define NO_ROW (-1)
 
@@ -39,9 +39,11 @@ static int16_t s_hrow[2][ROW_VALUES];
 static int32_t s_hrow_src[2];
 static int16_t s_rrow[3][ROW_VALUES];
 static int32_t s_rrow_id[3];
+static int16_t s_d1row[AGN_L1_W * 3u];               /* depthwise-1 outputs, HWC */
 static int16_t s_a1[3][A1_ROW_VALUES];
 static int32_t s_a1_next;
-static const int16_t s_a1_zero[A1_ROW_VALUES]; /* padding rows (zero = real zero) */
+static const int16_t s_a1_zero[A1_ROW_VALUES];      /* padding rows (zero = real zero) */
+static int16_t s_d2row[AGN_FEAT_W * AGN_HIDDEN];     /* depthwise-2 outputs, HWC */
 
 static uint8_t s_indices[AGN_REMOTE_COUNT];
 static uint8_t s_payload[AGN_MAX_PAYLOAD_BYTES];
@@ -57,18 +59,24 @@ const agn_model_info_t *agn_model_info(void)
     return &s_info;
 }
 
-static uint32_t frame_stride(const agn_frame_t *f)
+static uint32_t bytes_per_pixel(agn_pixel_format_t format)
 {
-    uint32_t bpp = (f->format == AGN_PIXEL_RGB565) ? 2u : 3u;
-    return (f->stride != 0u) ? f->stride : (uint32_t)f->width * bpp;
+    return (format == AGN_PIXEL_RGB888) ? 3u : 2u;
 }
 
-/* Horizontal pass of source row y into cache slot `slot`. */
+static uint32_t frame_stride(const agn_frame_t *f)
+{
+    return (f->stride != 0u) ? f->stride : (uint32_t)f->width * bytes_per_pixel(f->format);
+}
+
+/* Horizontal pass of source row y into cache slot `slot` (three planar rows). */
 static void fill_hrow(const agn_frame_t *f, uint32_t slot, uint16_t y)
 {
     const uint8_t *row = f->pixels + (uint32_t)y * frame_stride(f);
     if (f->format == AGN_PIXEL_RGB565) {
         agn_hpass_rgb565(row, s_xtaps, AGN_INPUT_W, s_hrow[slot]);
+    } else if (f->format == AGN_PIXEL_RGB565BE) {
+        agn_hpass_rgb565be(row, s_xtaps, AGN_INPUT_W, s_hrow[slot]);
     } else {
         agn_hpass_rgb888(row, s_xtaps, AGN_INPUT_W, s_hrow[slot]);
     }
@@ -86,7 +94,7 @@ static int32_t find_hrow(uint16_t y)
     return NO_ROW;
 }
 
-/* Resized model-input row r (Q7, HWC with 3 channels), from the ring. */
+/* Resized model-input row r (Q7, three planar rows), from the ring. */
 static const int16_t *resized_row(const agn_frame_t *f, uint32_t r)
 {
     const uint32_t slot = r % 3u;
@@ -109,25 +117,23 @@ static const int16_t *resized_row(const agn_frame_t *f, uint32_t r)
     return s_rrow[slot];
 }
 
-/* Layer 1 (depthwise 3x3 stride S1 with the normalisation folded in, pointwise + BN +
- * ReLU6) for output row y1, into a padded ring row. */
+/* Layer 1 for output row y1: depthwise 3x3 stride S1 (normalisation folded in) per input
+ * channel, then per pixel the pointwise conv + BN + ReLU6 into the planar, padded ring
+ * row dst. */
 static void layer1_row(const agn_frame_t *f, uint32_t y1, int16_t *dst)
 {
     const int16_t *r0 = resized_row(f, y1 * AGN_STRIDE1);
     const int16_t *r1 = resized_row(f, y1 * AGN_STRIDE1 + 1u);
     const int16_t *r2 = resized_row(f, y1 * AGN_STRIDE1 + 2u);
-    int16_t d1[3];
-    uint32_t x1;
+    uint32_t c;
 
-    dst += AGN_PAD2 * AGN_HIDDEN;
-    for (x1 = 0u; x1 < AGN_L1_W; x1++) {
-        const uint32_t off = x1 * AGN_STRIDE1 * 3u;
-        agn_dw3x3_pixel(r0 + off, r1 + off, r2 + off, 3u, agn_dw1_w, agn_dw1_b, agn_dw1_m,
-                        agn_dw1_r, -AGN_D1_MAX, AGN_D1_MAX, d1);
-        agn_pw_pixel(d1, 3u, agn_pw1_w, agn_pw1_b, AGN_HIDDEN, agn_pw1_m, agn_pw1_r, 0,
-                     AGN_A1_MAX, dst);
-        dst += AGN_HIDDEN;
+    for (c = 0u; c < 3u; c++) {
+        const uint32_t off = c * AGN_INPUT_W;
+        agn_dw3x3_row(r0 + off, r1 + off, r2 + off, AGN_STRIDE1, AGN_L1_W, agn_dw1_w + 9u * c,
+                      agn_dw1_b[c], agn_dw1_rq[c], -AGN_D1_MAX, AGN_D1_MAX, s_d1row + c, 3u);
     }
+    agn_pw_row(s_d1row, AGN_L1_W, 3u, agn_pw1_w, agn_pw1_b, AGN_HIDDEN, agn_pw1_rq, 0,
+               AGN_A1_MAX, dst + AGN_PAD2, A1_COLS);
 }
 
 /* Padded layer-1 row y (zero row outside [0, L1_H)); computes rows in order on demand. */
@@ -143,11 +149,11 @@ static const int16_t *a1_row(const agn_frame_t *f, int32_t y)
     return s_a1[(uint32_t)y % 3u];
 }
 
-/* Layer 2 (depthwise 3x3 stride S2 pad P2, pointwise + BN), then per feature pixel: the
- * local channels' ReLU6 values into the pooling sums, the remote channels' indices. */
+/* Layer 2 (depthwise 3x3 stride S2 pad P2 per channel, pointwise + BN), then per feature
+ * pixel: the local channels' ReLU6 values into the pooling sums, the remote channels'
+ * quantizer indices. */
 static void layer2(const agn_frame_t *f, int32_t *pool)
 {
-    int16_t d2[AGN_HIDDEN];
     int32_t acc[AGN_CHANNELS];
     uint32_t y2;
     uint32_t x2;
@@ -159,18 +165,21 @@ static void layer2(const agn_frame_t *f, int32_t *pool)
         const int16_t *r1 = a1_row(f, base + 1);
         const int16_t *r2 = a1_row(f, base + 2);
         uint8_t *idx = s_indices + y2 * AGN_FEAT_W;
+        for (c = 0u; c < AGN_HIDDEN; c++) {
+            const uint32_t off = c * A1_COLS;
+            agn_dw3x3_row(r0 + off, r1 + off, r2 + off, AGN_STRIDE2, AGN_FEAT_W, agn_dw2_w + 9u * c,
+                          0, agn_dw2_rq[c], -AGN_D2_MAX, AGN_D2_MAX, s_d2row + c, AGN_HIDDEN);
+        }
         for (x2 = 0u; x2 < AGN_FEAT_W; x2++) {
-            const uint32_t off = x2 * AGN_STRIDE2 * AGN_HIDDEN;
-            agn_dw3x3_pixel(r0 + off, r1 + off, r2 + off, AGN_HIDDEN, agn_dw2_w, 0, agn_dw2_m,
-                            agn_dw2_r, -AGN_D2_MAX, AGN_D2_MAX, d2);
-            agn_pw_acc(d2, AGN_HIDDEN, agn_pw2_w, agn_pw2_b, AGN_CHANNELS, acc);
+            agn_pw_acc(s_d2row + x2 * AGN_HIDDEN, AGN_HIDDEN, agn_pw2_w, agn_pw2_b, AGN_CHANNELS, acc);
             for (c = 0u; c < AGN_LOCAL; c++) {
-                pool[c] += agn_requant(acc[c], agn_pw2_m[c], agn_pw2_r[c], 0, AGN_A2_MAX);
+                pool[c] += agn_requant(acc[c], agn_pw2_rq[c].mult, agn_pw2_rq[c].shift, 0,
+                                       AGN_A2_MAX);
             }
             for (c = 0u; c < AGN_REMOTE; c++) {
                 idx[c * FEAT_AREA + x2] = agn_threshold_index(
                     acc[AGN_LOCAL + c], agn_thresholds + c * (AGN_CENTROIDS - 1u),
-                    (uint8_t)(AGN_CENTROIDS - 1u));
+                    AGN_CENTROIDS - 1u);
             }
         }
     }
@@ -198,15 +207,15 @@ agn_status_t agn_extract(const agn_frame_t *frame, agn_result_t *out)
     if (frame == 0 || out == 0 || frame->pixels == 0) {
         return AGN_ERR_ARG;
     }
-    if (frame->format != AGN_PIXEL_RGB888 && frame->format != AGN_PIXEL_RGB565) {
+    if (frame->format != AGN_PIXEL_RGB888 && frame->format != AGN_PIXEL_RGB565 &&
+        frame->format != AGN_PIXEL_RGB565BE) {
         return AGN_ERR_ARG;
     }
     if (frame->width == 0u || frame->height == 0u || frame->width > AGN_MAX_FRAME_SIDE ||
         frame->height > AGN_MAX_FRAME_SIDE) {
         return AGN_ERR_FRAME;
     }
-    if (frame->stride != 0u &&
-        frame->stride < (uint32_t)frame->width * ((frame->format == AGN_PIXEL_RGB565) ? 2u : 3u)) {
+    if (frame->stride != 0u && frame->stride < (uint32_t)frame->width * bytes_per_pixel(frame->format)) {
         return AGN_ERR_FRAME;
     }
     if (frame->width != s_plan_w || frame->height != s_plan_h) {
@@ -223,8 +232,7 @@ agn_status_t agn_extract(const agn_frame_t *frame, agn_result_t *out)
     for (c = 0u; c < AGN_LOCAL; c++) {
         mean[c] = (int32_t)(((uint32_t)pool[c] + FEAT_AREA / 2u) / FEAT_AREA);
     }
-    agn_dense(mean, AGN_LOCAL, agn_dense_w, agn_dense_b, AGN_CLASSES, agn_dense_m, agn_dense_r,
-              out->logit_q);
+    agn_dense(mean, AGN_LOCAL, agn_dense_w, agn_dense_b, AGN_CLASSES, agn_dense_rq, out->logit_q);
     for (c = 0u; c < AGN_CLASSES; c++) {
         out->local_logits[c] = (float)out->logit_q[c] * (1.0f / (float)(1L << AGN_LOGIT_FRAC_BITS));
     }

@@ -26,8 +26,9 @@ extern "C" {
 #define AGN_MAX_FRAME_SIDE 4096u
 
 typedef enum {
-    AGN_PIXEL_RGB888 = 0, /* 3 bytes per pixel: R, G, B */
-    AGN_PIXEL_RGB565 = 1  /* 2 bytes per pixel, little-endian uint16, R in bits 15..11 */
+    AGN_PIXEL_RGB888 = 0,   /* 3 bytes per pixel: R, G, B */
+    AGN_PIXEL_RGB565 = 1,   /* 2 bytes per pixel, little-endian uint16, R in bits 15..11 */
+    AGN_PIXEL_RGB565BE = 2  /* the same, big-endian (high byte first: camera sensors) */
 } agn_pixel_format_t;
 
 typedef struct {
@@ -51,8 +52,8 @@ typedef enum {
 } agn_status_t;
 
 typedef struct {
-    float local_logits[AGN_CLASSES];   /* logit_q * 2^-16 */
-    int32_t logit_q[AGN_CLASSES];      /* Q16 local logits */
+    float local_logits[AGN_CLASSES];   /* logit_q * 2^-AGN_LOGIT_FRAC_BITS */
+    int32_t logit_q[AGN_CLASSES];      /* fixed-point logits, AGN_LOGIT_FRAC_BITS (16) */
     const uint8_t *indices;            /* AGN_REMOTE_COUNT indices, C order (c, y, x) */
     const uint8_t *payload;            /* coded indices (after agn_encode) */
     uint32_t payload_len;

@@ -6,9 +6,16 @@
  * with the constants of the generated agilenn_model.h. The arithmetic is the one of the
  * numpy reference in agilenn_ros/export/int8.py; any change here must be made there too.
  *
- * Layouts: activations HWC (channels innermost) in int16_t; weights int16_t with one scale
- * per output channel; accumulators int32_t (the exporter proves they cannot overflow).
- * No dynamic allocation, no libc.
+ * Layouts: rows of one channel ("planar", for the depthwise convolutions) and pixel
+ * vectors of all channels ("HWC", for the pointwise convolutions), int16_t; weights int16_t
+ * with one scale per output channel; accumulators int32_t (the exporter proves from the
+ * weights that no sum can overflow). Pairs of int16 values go through one dual 16-bit
+ * multiply-accumulate (SMLAD) on a Cortex-M7. The small per-pixel kernels are static
+ * inline so that calls with compile-time sizes unroll. No dynamic allocation; no libc
+ * beyond memcpy (a 4-byte load).
+ *
+ * Assumes two's complement and an arithmetic right shift of negative values (true of GCC,
+ * Clang and every Cortex-M compiler; checked below).
  */
 #ifndef AGILENN_KERNELS_H
 #define AGILENN_KERNELS_H
@@ -21,6 +28,10 @@
 #define AGN_HAVE_DSP 1
 #else
 #define AGN_HAVE_DSP 0
+#endif
+
+#if ((-3) >> 1) != -2
+#error "agilenn_kernels needs an arithmetic right shift of negative values"
 #endif
 
 #ifdef __cplusplus
@@ -39,6 +50,12 @@ typedef struct {
     uint16_t i1;
     uint16_t frac;
 } agn_tap_t;
+
+/* Requantization parameters of one output channel: see agn_requant. */
+typedef struct {
+    int32_t mult;
+    int32_t shift;
+} agn_rq_t;
 
 /*
  * Requantize an accumulator (agilenn_ros.export.int8.requantize):
@@ -67,35 +84,116 @@ static inline uint32_t agn_load_pair(const int16_t *p)
     return v;
 }
 
-/* acc + x.lo * y.lo + x.hi * y.hi on the signed 16-bit halves (SMLAD on a Cortex-M7). The
- * exporter bounds every partial sum, so the int32 additions never overflow. */
+/* acc + x.lo * y.lo + x.hi * y.hi on the signed 16-bit halves (SMLAD on a Cortex-M7). */
 static inline int32_t agn_mac2(uint32_t x, uint32_t y, int32_t acc)
 {
 #if AGN_HAVE_DSP
     return __smlad(x, y, acc);
 #else
-    return acc + (int32_t)(int16_t)(x & 0xFFFFu) * (int32_t)(int16_t)(y & 0xFFFFu) +
-           (int32_t)(int16_t)(x >> 16) * (int32_t)(int16_t)(y >> 16);
+    /* sign-extend each 16-bit half without implementation-defined conversions */
+    const int32_t xl = (int32_t)((x & 0xFFFFu) ^ 0x8000u) - 0x8000;
+    const int32_t xh = (int32_t)((x >> 16) ^ 0x8000u) - 0x8000;
+    const int32_t yl = (int32_t)((y & 0xFFFFu) ^ 0x8000u) - 0x8000;
+    const int32_t yh = (int32_t)((y >> 16) ^ 0x8000u) - 0x8000;
+    return acc + xl * yl + xh * yh;
 #endif
 }
 
-/* Quantizer decision: the number of thresholds strictly below acc (thr ascending, n_thr
- * entries), i.e. the index of the nearest centroid with ties to the lower index. */
+/* a + sum_{c < n} w[c] * in[c], two products per step. */
+static inline int32_t agn_dot(const int16_t *in, const int16_t *w, uint32_t n, int32_t a)
+{
+    uint32_t c;
+    for (c = 0u; c + 1u < n; c += 2u) {
+        a = agn_mac2(agn_load_pair(in + c), agn_load_pair(w + c), a);
+    }
+    if (c < n) {
+        a += (int32_t)w[c] * in[c];
+    }
+    return a;
+}
+
+/* Pointwise (1x1) convolution of one pixel vector, raw accumulators:
+ * acc[o] = bias[o] + sum_c w[o * in_ch + c] * in[c]. With 16 inputs the input pairs stay
+ * in registers across the outputs. */
+static inline void agn_pw_acc(const int16_t *in, uint32_t in_ch, const int16_t *w,
+                              const int32_t *bias, uint32_t out_ch, int32_t *acc)
+{
+    uint32_t o;
+    if (in_ch == 16u) {
+        const uint32_t x0 = agn_load_pair(in);
+        const uint32_t x1 = agn_load_pair(in + 2);
+        const uint32_t x2 = agn_load_pair(in + 4);
+        const uint32_t x3 = agn_load_pair(in + 6);
+        const uint32_t x4 = agn_load_pair(in + 8);
+        const uint32_t x5 = agn_load_pair(in + 10);
+        const uint32_t x6 = agn_load_pair(in + 12);
+        const uint32_t x7 = agn_load_pair(in + 14);
+        for (o = 0u; o < out_ch; o++) {
+            const int16_t *wo = w + 16u * o;
+            int32_t a = bias[o];
+            a = agn_mac2(x0, agn_load_pair(wo), a);
+            a = agn_mac2(x1, agn_load_pair(wo + 2), a);
+            a = agn_mac2(x2, agn_load_pair(wo + 4), a);
+            a = agn_mac2(x3, agn_load_pair(wo + 6), a);
+            a = agn_mac2(x4, agn_load_pair(wo + 8), a);
+            a = agn_mac2(x5, agn_load_pair(wo + 10), a);
+            a = agn_mac2(x6, agn_load_pair(wo + 12), a);
+            a = agn_mac2(x7, agn_load_pair(wo + 14), a);
+            acc[o] = a;
+        }
+        return;
+    }
+    for (o = 0u; o < out_ch; o++) {
+        acc[o] = agn_dot(in, w + o * in_ch, in_ch, bias[o]);
+    }
+}
+
+/* Pointwise convolution of one pixel vector with requantization and clamp to [lo, hi];
+ * output o goes to out[o * out_step] (out_step 1: a pixel vector; the row length: planar
+ * rows). */
+static inline void agn_pw_pixel(const int16_t *in, uint32_t in_ch, const int16_t *w,
+                                const int32_t *bias, uint32_t out_ch, const agn_rq_t *rq,
+                                int32_t lo, int32_t hi, int16_t *out, uint32_t out_step)
+{
+    uint32_t o;
+    for (o = 0u; o < out_ch; o++) {
+        int32_t a = agn_dot(in, w + o * in_ch, in_ch, bias[o]);
+        out[o * out_step] = (int16_t)agn_requant(a, rq[o].mult, rq[o].shift, lo, hi);
+    }
+}
+
+/*
+ * Pointwise convolution of a row of n_px pixel vectors (HWC, in_ch values each) with
+ * requantization and clamp, into planar output rows: out[o * out_stride + x]. Loops over
+ * the outputs outside, so one channel's weights stay in registers along the row.
+ */
+void agn_pw_row(const int16_t *in, uint32_t n_px, uint32_t in_ch, const int16_t *w,
+                const int32_t *bias, uint32_t out_ch, const agn_rq_t *rq, int32_t lo,
+                int32_t hi, int16_t *out, uint32_t out_stride);
+
+/* Quantizer decision: the number of thresholds strictly below acc (thr non-decreasing,
+ * n_thr entries), i.e. the index of the nearest centroid with ties to the lower index.
+ * Three comparisons for 8 centroids (7 thresholds). */
 static inline uint8_t agn_threshold_index(int32_t acc, const int32_t *thr, uint32_t n_thr)
 {
     uint32_t j;
     uint32_t n = 0u;
+    if (n_thr == 7u) {
+        n = (acc > thr[3]) ? 4u : 0u;
+        n += (acc > thr[n + 1u]) ? 2u : 0u;
+        n += (acc > thr[n]) ? 1u : 0u;
+        return (uint8_t)n;
+    }
     for (j = 0u; j < n_thr; j++) {
         n += (acc > thr[j]) ? 1u : 0u;
     }
     return (uint8_t)n;
 }
 
-/* RGB565 (little-endian 16-bit pixel, red in the top 5 bits) to 8-bit channels by bit
- * replication: r8 = (r5 << 3) | (r5 >> 2), g8 = (g6 << 2) | (g6 >> 4). */
-static inline void agn_rgb565_to_rgb888(const uint8_t *px, uint8_t *rgb)
+/* An RGB565 value (red in the top 5 bits) to 8-bit channels by bit replication:
+ * r8 = (r5 << 3) | (r5 >> 2), g8 = (g6 << 2) | (g6 >> 4). */
+static inline void agn_rgb565_value_to_rgb888(uint32_t v, uint8_t *rgb)
 {
-    uint32_t v = (uint32_t)px[0] | ((uint32_t)px[1] << 8);
     uint32_t r = (v >> 11) & 0x1Fu;
     uint32_t g = (v >> 5) & 0x3Fu;
     uint32_t b = v & 0x1Fu;
@@ -104,45 +202,43 @@ static inline void agn_rgb565_to_rgb888(const uint8_t *px, uint8_t *rgb)
     rgb[2] = (uint8_t)((b << 3) | (b >> 2));
 }
 
+/* An RGB565 pixel stored little-endian (low byte first). */
+static inline void agn_rgb565_to_rgb888(const uint8_t *px, uint8_t *rgb)
+{
+    agn_rgb565_value_to_rgb888((uint32_t)px[0] | ((uint32_t)px[1] << 8), rgb);
+}
+
 /*
  * Taps of a half-pixel-centre bilinear resize along one axis (cv2.INTER_LINEAR, torch
  * align_corners=False): source position ((2d + 1) * src - dst) / (2 dst), clamped to
- * [0, src - 1]. Exact integer arithmetic. src, dst >= 1; taps has dst entries.
+ * [0, src - 1]. Exact integer arithmetic. 1 <= src, dst <= 32767; taps has dst entries.
  */
 void agn_axis_plan(uint16_t src, uint16_t dst, agn_tap_t *taps);
 
-/* Horizontal pass of one source row (3 channels) to out_w Q7 pixels (HWC, 3 per pixel):
- * out = round((p0 * (2^15 - w) + p1 * w) / 2^8). */
+/* Horizontal pass of one source row (3 interleaved channels) to three planar rows of
+ * out_w Q7 values: out[c * out_w + x] = round((p0 * (2^15 - w) + p1 * w) / 2^8). */
 void agn_hpass_rgb888(const uint8_t *row, const agn_tap_t *xt, uint16_t out_w, int16_t *out);
 void agn_hpass_rgb565(const uint8_t *row, const agn_tap_t *xt, uint16_t out_w, int16_t *out);
+/* RGB565 stored big-endian (high byte first), as many camera sensors deliver it. */
+void agn_hpass_rgb565be(const uint8_t *row, const agn_tap_t *xt, uint16_t out_w, int16_t *out);
 
 /* Vertical pass: out[i] = round((r0[i] * (2^15 - frac) + r1[i] * frac) / 2^15), n values. */
 void agn_vpass(const int16_t *r0, const int16_t *r1, uint16_t frac, uint32_t n, int16_t *out);
 
 /*
- * One output pixel of a 3x3 depthwise convolution over HWC rows. r0, r1, r2 point at the
- * first of the three input pixels of kernel rows 0, 1, 2 (consecutive pixels ch values
- * apart). w: [ch][9] (ky * 3 + kx); bias: [ch] or NULL; mult/shift: [ch].
- * out[c] = requant(bias[c] + sum w * x, mult[c], shift[c], lo, hi).
+ * One output row of one channel of a 3x3 depthwise convolution over planar input rows
+ * r0, r1, r2 (kernel rows 0..2): output x reads columns x * stride + 0..2 of each row.
+ * w: the channel's 9 weights (ky * 3 + kx); out[x * out_step] =
+ * requant(bias + sum w * in, rq, lo, hi), x < out_w.
  */
-void agn_dw3x3_pixel(const int16_t *r0, const int16_t *r1, const int16_t *r2, uint16_t ch,
-                     const int16_t *w, const int32_t *bias, const int32_t *mult,
-                     const int8_t *shift, int32_t lo, int32_t hi, int16_t *out);
+void agn_dw3x3_row(const int16_t *r0, const int16_t *r1, const int16_t *r2, uint32_t stride,
+                   uint32_t out_w, const int16_t *w, int32_t bias, agn_rq_t rq, int32_t lo,
+                   int32_t hi, int16_t *out, uint32_t out_step);
 
-/* Pointwise (1x1) convolution of one pixel, raw accumulators:
- * acc[o] = bias[o] + sum_c w[o * in_ch + c] * in[c]. */
-void agn_pw_acc(const int16_t *in, uint16_t in_ch, const int16_t *w, const int32_t *bias,
-                uint16_t out_ch, int32_t *acc);
-
-/* Pointwise convolution of one pixel with requantization and clamp to [lo, hi]. */
-void agn_pw_pixel(const int16_t *in, uint16_t in_ch, const int16_t *w, const int32_t *bias,
-                  uint16_t out_ch, const int32_t *mult, const int8_t *shift, int32_t lo,
-                  int32_t hi, int16_t *out);
-
-/* Dense layer: out[j] = requant(bias[j] + sum_i w[j * in_n + i] * in[i], mult[j], shift[j])
- * clamped to the int32 range. */
+/* Dense layer: out[j] = requant(bias[j] + sum_i w[j * in_n + i] * in[i], rq[j]) clamped to
+ * the int32 range. */
 void agn_dense(const int32_t *in, uint16_t in_n, const int16_t *w, const int32_t *bias,
-               uint16_t out_n, const int32_t *mult, const int8_t *shift, int32_t *out);
+               uint16_t out_n, const agn_rq_t *rq, int32_t *out);
 
 #ifdef __cplusplus
 }

@@ -67,10 +67,10 @@ AGN_EXPORT int32_t agn_shlib_process(const uint8_t *pixels, uint32_t width, uint
     frame.width = (uint16_t)width;
     frame.height = (uint16_t)height;
     frame.stride = stride;
-    frame.format = (format == 1) ? AGN_PIXEL_RGB565 : AGN_PIXEL_RGB888;
-    if (format != 0 && format != 1) {
+    if (format < 0 || format > 2) {
         return AGN_ERR_ARG;
     }
+    frame.format = (agn_pixel_format_t)format;
     st = agn_process(&frame, (uint8_t)codec, &res);
     if (st != AGN_OK) {
         return st;

@@ -34,11 +34,11 @@ static void run_case(const golden_case_t *g)
     frame.width = g->width;
     frame.height = g->height;
     frame.stride = 0u;
-    frame.format = g->format ? AGN_PIXEL_RGB565 : AGN_PIXEL_RGB888;
+    frame.format = (agn_pixel_format_t)g->format;
     CHECK_EQ(agn_process(&frame, AGN_CODEC_RANS, &res), AGN_OK);
     for (j = 0u; j < AGN_CLASSES; j++) {
         CHECK_EQ(res.logit_q[j], g->logit_q[j]);
-        CHECK(res.local_logits[j] == (float)g->logit_q[j] / 65536.0f);
+        CHECK(res.local_logits[j] == (float)g->logit_q[j] / (float)(1L << AGN_LOGIT_FRAC_BITS));
     }
     d = first_diff(res.indices, g->indices, AGN_REMOTE_COUNT);
     if (d >= 0) {
@@ -56,8 +56,8 @@ static void run_case(const golden_case_t *g)
     if (res.payload_len == g->packed_len) {
         CHECK_EQ(first_diff(res.payload, g->packed, g->packed_len), -1);
     }
-    printf("  %-20s %4ux%-4u %s codec %u payload %5u bytes: %s\n", g->name, g->width, g->height,
-           g->format ? "RGB565" : "RGB888", g->codec, g->payload_len,
+    printf("  %-20s %4ux%-4u %-8s codec %u payload %5u bytes: %s\n", g->name, g->width, g->height,
+           g->format == 0u ? "RGB888" : (g->format == 1u ? "RGB565" : "RGB565BE"), g->codec, g->payload_len,
            g_failures != failures_before ? "MISMATCH" : "equal");
 }
 

@@ -124,9 +124,9 @@ static void test_hpass_vpass(void)
     uint8_t row565[4 * 2];
     int16_t out[4 * 3];
     int16_t out565[4 * 3];
-    int16_t r0[6] = {0, 128, 32640, 100, 200, 300};
-    int16_t r1[6] = {128, 0, 0, 300, 200, 100};
-    int16_t v[6];
+    int16_t r0[7] = {0, 128, 32640, 100, 200, 300, 5};
+    int16_t r1[7] = {128, 0, 0, 300, 200, 100, 32640};
+    int16_t v[7];
     int i;
 
     /* two source pixels -> 4 outputs: positions -0.25(->0), 0.25, 0.75, 1.25(->1) */
@@ -135,12 +135,12 @@ static void test_hpass_vpass(void)
     CHECK_EQ(taps[2].frac, 24576);
     row888[0] = 0; row888[1] = 100; row888[2] = 255;
     row888[3] = 255; row888[4] = 101; row888[5] = 0;
-    agn_hpass_rgb888(row888, taps, 4, out);
-    CHECK_EQ(out[0], 0); CHECK_EQ(out[1], 100 * 128); CHECK_EQ(out[2], 255 * 128);
-    CHECK_EQ(out[3], 8160);   /* 255 * 0.25 * 128 */
-    CHECK_EQ(out[4], 12832);  /* (100 * 0.75 + 101 * 0.25) * 128 */
-    CHECK_EQ(out[5], 24480);  /* 255 * 0.75 * 128 */
-    CHECK_EQ(out[9], 255 * 128);
+    agn_hpass_rgb888(row888, taps, 4, out);        /* planar: R[4], G[4], B[4] */
+    CHECK_EQ(out[0], 0); CHECK_EQ(out[4], 100 * 128); CHECK_EQ(out[8], 255 * 128);
+    CHECK_EQ(out[1], 8160);   /* 255 * 0.25 * 128 */
+    CHECK_EQ(out[5], 12832);  /* (100 * 0.75 + 101 * 0.25) * 128 */
+    CHECK_EQ(out[9], 24480);  /* 255 * 0.75 * 128 */
+    CHECK_EQ(out[3], 255 * 128);
     /* RGB565 of the same colours after expansion */
     for (i = 0; i < 2; i++) {
         unsigned int r = (unsigned int)rnd_range(0, 31);
@@ -154,60 +154,82 @@ static void test_hpass_vpass(void)
     agn_hpass_rgb565(row565, taps, 4, out565);
     agn_hpass_rgb888(row888, taps, 4, out);
     CHECK(memcmp(out, out565, sizeof(out)) == 0);
+    for (i = 0; i < 2; i++) {                     /* the same pixels big-endian */
+        uint8_t t = row565[2 * i];
+        row565[2 * i] = row565[2 * i + 1];
+        row565[2 * i + 1] = t;
+    }
+    memset(out565, 0, sizeof(out565));
+    agn_hpass_rgb565be(row565, taps, 4, out565);
+    CHECK(memcmp(out, out565, sizeof(out)) == 0);
 
-    agn_vpass(r0, r1, 16384, 6, v); /* halfway */
+    agn_vpass(r0, r1, 16384, 7, v); /* halfway (odd count: the pair loop and the tail) */
     CHECK_EQ(v[0], 64); CHECK_EQ(v[1], 64); CHECK_EQ(v[2], 16320);
-    CHECK_EQ(v[3], 200); CHECK_EQ(v[4], 200); CHECK_EQ(v[5], 200);
-    agn_vpass(r0, r1, 0, 6, v);
+    CHECK_EQ(v[3], 200); CHECK_EQ(v[4], 200); CHECK_EQ(v[5], 200); CHECK_EQ(v[6], 16323);
+    agn_vpass(r0, r1, 0, 7, v);
     CHECK(memcmp(v, r0, sizeof(v)) == 0);
-    agn_vpass(r0, r1, 1, 6, v); /* 1/32768 of the way: r0 + (r1 - r0) / 32768, rounded */
+    agn_vpass(r0, r1, 1, 7, v); /* 1/32768 of the way: r0 + (r1 - r0) / 32768, rounded */
     CHECK_EQ(v[0], 0); CHECK_EQ(v[1], 128); CHECK_EQ(v[2], 32639); /* 32639.004 */
-    CHECK_EQ(v[3], 100); CHECK_EQ(v[5], 300);
-}
-
-static void test_dw3x3(void)
-{
-    enum { CH = 5, W = 7 };
-    int16_t rows[3][W * CH];
-    int16_t w[CH * 9];
-    int32_t bias[CH];
-    int32_t mult[CH];
-    int8_t shift[CH];
-    int16_t out[CH];
-    int trial;
-    int c;
-    int k;
-
-    for (trial = 0; trial < 200; trial++) {
-        int x0 = rnd_range(0, W - 3);
-        for (k = 0; k < 3 * W * CH; k++) {
-            rows[k / (W * CH)][k % (W * CH)] = (int16_t)rnd_range(-32767, 32767);
+    CHECK_EQ(v[3], 100); CHECK_EQ(v[5], 300); CHECK_EQ(v[6], 6);
+    for (i = 0; i < 2000; i++) {   /* random rows against the definition */
+        int16_t a[9];
+        int16_t b[9];
+        int16_t o[9];
+        uint16_t frac = (uint16_t)rnd_range(0, 32767);
+        int k;
+        for (k = 0; k < 9; k++) {
+            a[k] = (int16_t)rnd_range(0, 32640);
+            b[k] = (int16_t)rnd_range(0, 32640);
         }
-        for (k = 0; k < CH * 9; k++) {
-            w[k] = (int16_t)rnd_range(-2047, 2047);
-        }
-        for (c = 0; c < CH; c++) {
-            bias[c] = rnd_range(-100000, 100000);
-            mult[c] = (int32_t)((1u << 30) | (rnd() & 0x3FFFFFFFu));
-            shift[c] = (int8_t)rnd_range(8, 20);
-        }
-        agn_dw3x3_pixel(rows[0] + x0 * CH, rows[1] + x0 * CH, rows[2] + x0 * CH, CH, w,
-                        (trial & 1) ? bias : 0, mult, shift, -1000, 30000, out);
-        for (c = 0; c < CH; c++) {
-            long long acc = (trial & 1) ? bias[c] : 0;
-            int ky;
-            int kx;
-            for (ky = 0; ky < 3; ky++) {
-                for (kx = 0; kx < 3; kx++) {
-                    acc += (long long)w[c * 9 + ky * 3 + kx] * rows[ky][(x0 + kx) * CH + c];
-                }
-            }
-            CHECK_EQ(out[c], ref_requant(acc, mult[c], shift[c], -1000, 30000));
+        agn_vpass(a, b, frac, 9, o);
+        for (k = 0; k < 9; k++) {
+            CHECK_EQ(o[k], ((long long)a[k] * (32768 - frac) + (long long)b[k] * frac + 16384) >> 15);
         }
     }
 }
 
-static void check_pointwise(int IN);
+static void test_dw3x3_row(void)
+{
+    enum { W = 40, OUTW = 12 };
+    int16_t rows[3][W];
+    int16_t w[9];
+    int16_t out[OUTW * 2];
+    agn_rq_t rq;
+    int trial;
+    int k;
+    int x;
+
+    for (trial = 0; trial < 300; trial++) {
+        uint32_t stride = (uint32_t)rnd_range(1, 3);
+        int32_t bias = (trial & 1) ? rnd_range(-100000, 100000) : 0;
+        int start = rnd_range(0, 3);                  /* odd starts: unaligned pairs */
+        for (k = 0; k < 3 * W; k++) {
+            rows[k / W][k % W] = (int16_t)rnd_range(-32767, 32767);
+        }
+        for (k = 0; k < 9; k++) {
+            w[k] = (int16_t)rnd_range(-4095, 4095);
+        }
+        rq.mult = (int32_t)((1u << 30) | (rnd() & 0x3FFFFFFFu));
+        rq.shift = rnd_range(8, 20);
+        memset(out, 0x55, sizeof(out));
+        agn_dw3x3_row(rows[0] + start, rows[1] + start, rows[2] + start, stride, OUTW, w, bias,
+                      rq, -1000, 30000, out, 2u);
+        for (x = 0; x < OUTW; x++) {
+            long long acc = bias;
+            int ky;
+            int kx;
+            for (ky = 0; ky < 3; ky++) {
+                for (kx = 0; kx < 3; kx++) {
+                    acc += (long long)w[ky * 3 + kx] * rows[ky][start + x * (int)stride + kx];
+                }
+            }
+            CHECK_EQ(out[2 * x], ref_requant(acc, rq.mult, rq.shift, -1000, 30000));
+            CHECK_EQ(out[2 * x + 1], 0x5555);         /* out_step respected */
+        }
+    }
+}
+
+static void check_pointwise(int in_ch);
 
 static void test_pointwise(void)
 {
@@ -216,41 +238,82 @@ static void test_pointwise(void)
     check_pointwise(1);
 }
 
-static void check_pointwise(int IN)
+static void check_pointwise(int in_ch)
 {
     enum { MAXIN = 16, OUT = 24 };
     int16_t in[MAXIN];
     int16_t w[OUT * MAXIN];
     int32_t bias[OUT];
-    int32_t mult[OUT];
-    int8_t shift[OUT];
+    agn_rq_t rq[OUT];
     int32_t acc[OUT];
-    int16_t out[OUT];
+    int16_t out[OUT * 3];
+    int16_t row_out[OUT * 2];
     int trial;
     int o;
     int c;
 
     for (trial = 0; trial < 200; trial++) {
-        for (c = 0; c < IN; c++) {
+        for (c = 0; c < in_ch; c++) {
             in[c] = (int16_t)rnd_range(-32767, 32767);
         }
-        for (c = 0; c < IN * OUT; c++) {
+        for (c = 0; c < in_ch * OUT; c++) {
             w[c] = (int16_t)rnd_range(-2047, 2047);
         }
         for (o = 0; o < OUT; o++) {
             bias[o] = rnd_range(-1000000, 1000000);
-            mult[o] = (int32_t)((1u << 30) | (rnd() & 0x3FFFFFFFu));
-            shift[o] = (int8_t)rnd_range(8, 20);
+            rq[o].mult = (int32_t)((1u << 30) | (rnd() & 0x3FFFFFFFu));
+            rq[o].shift = rnd_range(8, 20);
         }
-        agn_pw_acc(in, (uint16_t)IN, w, bias, OUT, acc);
-        agn_pw_pixel(in, (uint16_t)IN, w, bias, OUT, mult, shift, 0, 32767, out);
+        agn_pw_acc(in, (uint32_t)in_ch, w, bias, OUT, acc);
+        agn_pw_pixel(in, (uint32_t)in_ch, w, bias, OUT, rq, 0, 32767, out, 3u);
+        agn_pw_row(in, 1u, (uint32_t)in_ch, w, bias, OUT, rq, 0, 32767, row_out, 2u);
         for (o = 0; o < OUT; o++) {
             long long a = bias[o];
-            for (c = 0; c < IN; c++) {
-                a += (long long)w[o * IN + c] * in[c];
+            for (c = 0; c < in_ch; c++) {
+                a += (long long)w[o * in_ch + c] * in[c];
             }
             CHECK_EQ(acc[o], a);
-            CHECK_EQ(out[o], ref_requant(a, mult[o], shift[o], 0, 32767));
+            CHECK_EQ(out[3 * o], ref_requant(a, rq[o].mult, rq[o].shift, 0, 32767));
+            CHECK_EQ(row_out[2 * o], out[3 * o]);
+        }
+    }
+}
+
+/* A row of pixels through agn_pw_row against agn_pw_pixel per pixel. */
+static void test_pw_row(void)
+{
+    enum { NPX = 9, OUT = 16, STRIDE = 11 };
+    static const int in_chs[3] = {3, 16, 5};
+    int16_t in[NPX * 16];
+    int16_t w[OUT * 16];
+    int32_t bias[OUT];
+    agn_rq_t rq[OUT];
+    int16_t rows[OUT * STRIDE];
+    int16_t ref[OUT];
+    int t;
+    int k;
+    int x;
+    int o;
+
+    for (t = 0; t < 60; t++) {
+        int in_ch = in_chs[t % 3];
+        for (k = 0; k < NPX * in_ch; k++) {
+            in[k] = (int16_t)rnd_range(-32767, 32767);
+        }
+        for (k = 0; k < OUT * in_ch; k++) {
+            w[k] = (int16_t)rnd_range(-2047, 2047);
+        }
+        for (o = 0; o < OUT; o++) {
+            bias[o] = rnd_range(-100000, 100000);
+            rq[o].mult = (int32_t)((1u << 30) | (rnd() & 0x3FFFFFFFu));
+            rq[o].shift = rnd_range(8, 20);
+        }
+        agn_pw_row(in, NPX, (uint32_t)in_ch, w, bias, OUT, rq, 0, 32767, rows, STRIDE);
+        for (x = 0; x < NPX; x++) {
+            agn_pw_pixel(in + x * in_ch, (uint32_t)in_ch, w, bias, OUT, rq, 0, 32767, ref, 1u);
+            for (o = 0; o < OUT; o++) {
+                CHECK_EQ(rows[o * STRIDE + x], ref[o]);
+            }
         }
     }
 }
@@ -267,6 +330,24 @@ static void test_threshold_index(void)
     CHECK_EQ(agn_threshold_index(12, thr, 7), 5);
     CHECK_EQ(agn_threshold_index(2147483647, thr, 7), 6);
     CHECK_EQ(agn_threshold_index(5, thr, 0), 0);
+    {   /* the 3-comparison path for 7 thresholds equals counting, duplicates included */
+        int32_t t[7];
+        int i;
+        int j;
+        for (i = 0; i < 5000; i++) {
+            int32_t acc = rnd_range(-60, 60);
+            int n = 0;
+            t[0] = rnd_range(-50, 0);
+            for (j = 1; j < 7; j++) {
+                t[j] = t[j - 1] + rnd_range(0, 15);
+            }
+            for (j = 0; j < 7; j++) {
+                n += acc > t[j];
+            }
+            CHECK_EQ(agn_threshold_index(acc, t, 7), n);
+            CHECK_EQ(agn_threshold_index(acc, t, 6), n - (acc > t[6]));
+        }
+    }
 }
 
 static void test_dense(void)
@@ -275,8 +356,7 @@ static void test_dense(void)
     int32_t in[IN];
     int16_t w[OUT * IN];
     int32_t bias[OUT];
-    int32_t mult[OUT];
-    int8_t shift[OUT];
+    agn_rq_t rq[OUT];
     int32_t out[OUT];
     int trial;
     int j;
@@ -291,16 +371,16 @@ static void test_dense(void)
         }
         for (j = 0; j < OUT; j++) {
             bias[j] = rnd_range(-10000000, 10000000);
-            mult[j] = (int32_t)((1u << 30) | (rnd() & 0x3FFFFFFFu));
-            shift[j] = (int8_t)rnd_range(1, 8);
+            rq[j].mult = (int32_t)((1u << 30) | (rnd() & 0x3FFFFFFFu));
+            rq[j].shift = rnd_range(1, 8);
         }
-        agn_dense(in, IN, w, bias, OUT, mult, shift, out);
+        agn_dense(in, IN, w, bias, OUT, rq, out);
         for (j = 0; j < OUT; j++) {
             long long a = bias[j];
             for (i = 0; i < IN; i++) {
                 a += (long long)w[j * IN + i] * in[i];
             }
-            CHECK_EQ(out[j], ref_requant(a, mult[j], shift[j], -2147483647LL - 1, 2147483647LL));
+            CHECK_EQ(out[j], ref_requant(a, rq[j].mult, rq[j].shift, -2147483647LL - 1, 2147483647LL));
         }
     }
 }
@@ -312,8 +392,9 @@ int main(void)
     RUN(test_rgb565);
     RUN(test_axis_plan);
     RUN(test_hpass_vpass);
-    RUN(test_dw3x3);
+    RUN(test_dw3x3_row);
     RUN(test_pointwise);
+    RUN(test_pw_row);
     RUN(test_threshold_index);
     RUN(test_dense);
     return test_summary("test_kernels");

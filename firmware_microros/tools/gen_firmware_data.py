@@ -113,6 +113,9 @@ def golden_cases(frames: np.ndarray, side: int) -> list[dict]:
     f565 = q.rgb888_to_rgb565(q.synthetic_frames(1, 48, 64, seed=24)[0])
     cases.append({"name": "rgb565_64x48", "rgb": q.rgb565_to_rgb888(f565), "format": 1,
                   "pixels": f565.astype("<u2").view(np.uint8).reshape(48, 64, 2)})
+    f565be = q.rgb888_to_rgb565(q.synthetic_frames(1, 120, 160, seed=25)[0])
+    cases.append({"name": "rgb565be_160x120", "rgb": q.rgb565_to_rgb888(f565be), "format": 2,
+                  "pixels": f565be.astype(">u2").view(np.uint8).reshape(120, 160, 2)})
     return cases
 
 
@@ -130,7 +133,7 @@ def golden_header(cases: list[dict], m: q.Int8Model, tables: dict | None) -> tup
         "    const char *name;",
         "    const uint8_t *pixels;",
         "    uint16_t width, height;",
-        "    uint8_t format;              /* 0 RGB888, 1 RGB565 */",
+        "    uint8_t format;              /* agn_pixel_format_t: 0 RGB888, 1 RGB565, 2 RGB565BE */",
         "    const int32_t *logit_q;      /* [AGN_CLASSES] */",
         "    const uint8_t *indices;      /* [AGN_REMOTE_COUNT] */",
         "    uint8_t codec;               /* codec used with AGN_CODEC_RANS requested */",
@@ -191,7 +194,8 @@ def main(argv: list[str] | None = None) -> int:
     else:
         bundle = Path(args.synthetic_dir)       # deterministic: always rebuilt (seconds)
         q.make_synthetic_bundle(bundle, input_size=args.synthetic_size)
-    manifest = json.loads((bundle / "manifest.json").read_text()) if (bundle / "manifest.json").is_file() else {}
+    manifest_path = bundle / "manifest.json"
+    manifest = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
     tables = manifest.get("codec", {}).get("tables") or None
     m = q.load_int8_model(bundle)
     out = Path(args.out)

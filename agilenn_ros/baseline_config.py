@@ -1,0 +1,109 @@
+"""Baseline profiles for the side-by-side benchmark: ``config/baselines/<name>.yaml``.
+
+One file per dataset holds the data and training settings shared with AgileNN's profile and
+one network per baseline kind:
+
+* ``edge``: the full network the edge runs on images (edge-only offloading);
+* ``local``: a whole network small enough for the microcontroller (MCUNet's role);
+* ``split``: a network cut after an early layer, the device sends its int8 activations
+  (plain split computing, Neurosurgeon's role). ``cut`` counts the body modules that run on
+  the device after the stem (0: cut right after the stem).
+
+Every network is the project's stem (the AgileNN feature extractor's two separable
+convolutions, same strides) followed by a remote-predictor family body. No torch here.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from agilenn_ros.config import DataConfig, ProfileError, TrainConfig, _build_section, config_dir
+
+KINDS = ("edge", "local", "split")
+
+
+@dataclass(frozen=True)
+class BaselineNet:
+    fe_hidden: int = 16                  # stem: separable conv 3 -> fe_hidden (stride1)
+    channels: int = 24                   # stem: separable conv fe_hidden -> channels (stride2)
+    stride1: int = 3
+    stride2: int = 2
+    family: str = "resnet"               # body: resnet | mobilenetv2 (as the remote predictor)
+    widths: tuple[int, ...] = (48, 96, 192)
+    cut: int = 0                         # split only: body modules on the device after the stem
+    epochs: int = 0                      # 0: the profile's train.epochs
+    lr: float = 0.0                      # 0: the profile's train.lr
+
+
+@dataclass(frozen=True)
+class BaselineProfile:
+    name: str
+    dataset: str
+    description: str = ""
+    data: DataConfig = field(default_factory=DataConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    kinds: dict[str, BaselineNet] = field(default_factory=dict)
+
+    def net(self, kind: str) -> BaselineNet:
+        if kind not in self.kinds:
+            raise ProfileError(f"baseline profile {self.name} has no kind {kind!r}; it has {sorted(self.kinds)}")
+        return self.kinds[kind]
+
+    def to_dict(self) -> dict[str, Any]:
+        import dataclasses
+        return dataclasses.asdict(self)
+
+    def feature_size(self, kind: str) -> int:
+        net = self.net(kind)
+        after1 = (self.data.input_size - 3) // net.stride1 + 1
+        return (after1 + 2 - 3) // net.stride2 + 1
+
+
+def baseline_profile_from_dict(raw: Any, name: str) -> BaselineProfile:
+    if not isinstance(raw, dict):
+        raise ProfileError(f"baseline profile {name}: top level must be a mapping")
+    unknown = sorted(set(raw) - {"name", "dataset", "description", "data", "train", "kinds"})
+    if unknown:
+        raise ProfileError(f"baseline profile {name}: unknown key(s) {unknown}")
+    kinds_raw = raw.get("kinds") or {}
+    if not isinstance(kinds_raw, dict) or not kinds_raw:
+        raise ProfileError(f"baseline profile {name}: 'kinds' must map {', '.join(KINDS)} to networks")
+    bad = sorted(set(kinds_raw) - set(KINDS))
+    if bad:
+        raise ProfileError(f"baseline profile {name}: unknown kind(s) {bad}; known: {', '.join(KINDS)}")
+    kinds = {kind: _build_section(BaselineNet, value, f"{name}.kinds.{kind}") for kind, value in kinds_raw.items()}
+    for kind, net in kinds.items():
+        if net.family not in ("resnet", "mobilenetv2"):
+            raise ProfileError(f"{name}.kinds.{kind}.family must be resnet or mobilenetv2")
+        if not net.widths or net.cut < 0:
+            raise ProfileError(f"{name}.kinds.{kind}: widths must not be empty and cut >= 0")
+    profile = BaselineProfile(name=str(raw.get("name", name)), dataset=str(raw.get("dataset", name)),
+                              description=str(raw.get("description", "")),
+                              data=_build_section(DataConfig, raw.get("data"), f"{name}.data"),
+                              train=_build_section(TrainConfig, raw.get("train"), f"{name}.train"), kinds=kinds)
+    for kind in kinds:
+        if profile.feature_size(kind) < 1:
+            raise ProfileError(f"{name}.kinds.{kind}: input_size too small for the strides")
+    return profile
+
+
+def baseline_profiles_dir() -> Path:
+    return config_dir() / "baselines"
+
+
+def load_baseline_profile(name_or_path: str) -> BaselineProfile:
+    """``config/baselines/<name>.yaml`` or a YAML path."""
+    path = Path(name_or_path)
+    if not path.suffix:
+        path = baseline_profiles_dir() / f"{name_or_path}.yaml"
+    if not path.is_file():
+        known = sorted(p.stem for p in baseline_profiles_dir().glob("*.yaml"))
+        raise ProfileError(f"no baseline profile {name_or_path!r}; available: {', '.join(known) or '(none)'}")
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise ProfileError(f"{path}: invalid YAML: {exc}") from exc
+    return baseline_profile_from_dict(raw, path.stem)

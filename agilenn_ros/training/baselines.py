@@ -1,0 +1,153 @@
+"""``agilenn train-baseline``: the benchmark's baseline networks, trained on images.
+
+``BaselineNet`` = the project's stem (AgileNN's feature extractor: two separable convs with
+BatchNorm and ReLU6) + a remote-predictor family body + logits head, configured per kind in
+``config/baselines/<profile>.yaml`` (see :mod:`agilenn_ros.baseline_config`).
+
+Training: SGD + Nesterov, warm-up then cosine, label smoothing, flip / pad-crop augmentation
+at source size, bf16 autocast where supported: the recipe of AgileNN's reference network.
+Resumable: ``OUT/last.pt`` after every epoch, ``OUT/best.pt`` at the best validation
+accuracy (validation carved from the end of train), ``OUT/metrics.jsonl``.
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm import tqdm
+
+from agilenn_ros.baseline_config import BaselineNet, BaselineProfile, baseline_profile_from_dict
+from agilenn_ros.config import ModelConfig
+from agilenn_ros.data import ImageSet, load_split, split_train_val
+from agilenn_ros.training.augment import BatchPreparer
+from agilenn_ros.training.feature_extractor import FeatureExtractor
+from agilenn_ros.training.pretrain_reference import accuracy
+from agilenn_ros.training.remote_predictor import build_remote
+from agilenn_ros.training.runtime_setup import autocast, bf16_available, lr_at, setup_torch, sgd
+
+
+class BaselineNetwork(nn.Module):
+    """normalised image [B, 3, S, S] -> logits; ``stem`` then ``body`` (a Sequential) then ``head``."""
+
+    def __init__(self, net: BaselineNet, classes: int) -> None:
+        super().__init__()
+        cfg = ModelConfig(channels=net.channels, k=1, fe_hidden=net.fe_hidden, stride1=net.stride1,
+                          stride2=net.stride2, remote=net.family, remote_widths=tuple(net.widths))
+        self.stem = FeatureExtractor(cfg)
+        remote = build_remote(cfg, net.channels, classes)
+        self.body: nn.Sequential = remote.body
+        self.head = remote.head
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.body(self.stem(x)))
+
+    def device_part(self, cut: int) -> nn.Module:
+        """What runs on the device in split computing: the stem and ``cut`` body modules."""
+        return nn.Sequential(self.stem, *list(self.body)[:cut])
+
+    def edge_part(self, cut: int) -> nn.Module:
+        return nn.Sequential(*list(self.body)[cut:], self.head)
+
+
+def load_baseline_data(profile: BaselineProfile, data: str, max_train: int = 0) -> tuple[ImageSet, ImageSet]:
+    source = "digits" if profile.dataset == "digits" and data in ("", "digits") else data
+    train, val = split_train_val(load_split(source, "train"), profile.data.val_size)
+    if max_train:
+        keep = np.random.default_rng(0).permutation(len(train))[:max_train]
+        train = train.subset(np.sort(keep))
+    return train, val
+
+
+def _log(path: Path, record: dict[str, Any]) -> None:
+    print(json.dumps(record), flush=True)
+    with path.open("a") as fh:
+        fh.write(json.dumps(record) + "\n")
+
+
+def load_baseline_checkpoint(path: Path) -> tuple[dict[str, Any], BaselineProfile, BaselineNetwork]:
+    ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    profile = baseline_profile_from_dict(ckpt["profile"], ckpt["profile"]["name"])
+    model = BaselineNetwork(profile.net(ckpt["kind"]), len(ckpt["class_names"]))
+    model.load_state_dict(ckpt["state_dict"])
+    model.eval()
+    return ckpt, profile, model
+
+
+def train_baseline(profile: BaselineProfile, kind: str, data: str, out_dir: Path, *, epochs: int = 0,
+                   max_train: int = 0, restart: bool = False) -> Path:
+    """Train the ``kind`` network of ``profile``; returns OUT/best.pt."""
+    net = profile.net(kind)
+    cfg = profile.train
+    epochs = epochs or net.epochs or cfg.epochs
+    peak_lr = net.lr or cfg.lr
+    out_dir.mkdir(parents=True, exist_ok=True)
+    log_path, last_path, best_path = out_dir / "metrics.jsonl", out_dir / "last.pt", out_dir / "best.pt"
+    setup_torch(cfg)
+    bf16 = cfg.bf16 and bf16_available()
+    train, val = load_baseline_data(profile, data, max_train)
+    classes = len(train.class_names)
+    model = BaselineNetwork(net, classes).to(memory_format=torch.channels_last)
+    opt = sgd(model, cfg, peak_lr)
+    prep = BatchPreparer(profile.data, seed=cfg.seed + 11)
+    steps_per_epoch = max(1, len(train) // cfg.batch_size)
+    total, warmup = steps_per_epoch * epochs, int(cfg.warmup_epochs * steps_per_epoch)
+    start_epoch, step, best, wall = 0, 0, -1.0, 0.0
+    if last_path.is_file() and not restart:
+        ckpt = torch.load(last_path, map_location="cpu", weights_only=False)
+        if ckpt["kind"] != kind:
+            raise ValueError(f"{last_path} is a {ckpt['kind']} baseline, not {kind}; use another --out or --restart")
+        model.load_state_dict(ckpt["state_dict"])
+        opt.load_state_dict(ckpt["optimizer"])
+        start_epoch, step, best, wall = ckpt["epoch"], ckpt["step"], ckpt["best_val"], ckpt["wall_seconds"]
+        prep.rng = np.random.default_rng(cfg.seed + 11 + 1000 * start_epoch)
+        print(f"resuming {kind} baseline from {last_path} at epoch {start_epoch}", flush=True)
+    elif restart and log_path.exists():
+        log_path.unlink()
+    rng = np.random.default_rng(cfg.seed + 3 + start_epoch)
+    for epoch in range(start_epoch, epochs):
+        t0 = time.time()
+        model.train()
+        order = rng.permutation(len(train))
+        running, correct, seen = 0.0, 0, 0
+        bar = tqdm(range(steps_per_epoch), desc=f"{kind} {epoch + 1}/{epochs}", unit="batch", leave=False,
+                   mininterval=2.0)
+        for i in bar:
+            idx = np.sort(order[i * cfg.batch_size:(i + 1) * cfg.batch_size])
+            x = prep(train.images[idx], train=True)
+            y = torch.from_numpy(train.labels[idx])
+            for group in opt.param_groups:
+                group["lr"] = lr_at(step, total, warmup, peak_lr)
+            with autocast(bf16):
+                logits = model(x).float()
+            loss = F.cross_entropy(logits, y, label_smoothing=cfg.label_smoothing)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            step += 1
+            running += float(loss.detach())
+            correct += int((logits.argmax(1) == y).sum())
+            seen += len(y)
+            bar.set_postfix(loss=f"{running / (i + 1):.3f}", acc=f"{correct / max(1, seen):.3f}")
+        val_acc = accuracy(model, val, prep, cfg.eval_batch_size, bf16)
+        wall += time.time() - t0
+        _log(log_path, {"stage": f"baseline-{kind}", "epoch": epoch + 1, "loss": running / steps_per_epoch,
+                        "train_accuracy": correct / max(1, seen), "val_accuracy": val_acc,
+                        "epoch_seconds": time.time() - t0, "wall_seconds": wall})
+        ckpt = {"kind": kind, "profile": profile.to_dict(), "class_names": train.class_names,
+                "state_dict": model.state_dict(), "epoch": epoch + 1, "step": step, "wall_seconds": wall,
+                "best_val": max(best, val_acc), "val_accuracy": val_acc, "data": str(data)}
+        if val_acc > best:
+            best = val_acc
+            torch.save(ckpt, best_path)
+        torch.save({**ckpt, "optimizer": opt.state_dict()}, last_path.with_suffix(".tmp"))
+        last_path.with_suffix(".tmp").replace(last_path)
+    if not best_path.is_file():
+        raise ValueError(f"{out_dir}: no epoch was trained (epochs={epochs}); nothing to export")
+    return best_path
+
