@@ -2,16 +2,17 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.setup-$(shell cat pyproject.toml Makefile | sha256sum | cut -c1-12)
+STAMP  := $(VENV)/.setup-$(shell cat pyproject.toml setup.py Makefile | sha256sum | cut -c1-12)
 APT_PACKAGES := gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm
 
-.PHONY: setup test demo firmware-report bench bench-quick apt clean help
+.PHONY: setup test demo firmware-report int8-report bench bench-quick apt clean help
 
 help:
 	@echo "make setup            create .venv with everything installed (idempotent)"
 	@echo "make test             setup, then the whole test suite"
 	@echo "make demo             setup, then the device -> DDS -> edge pipeline on sample images"
 	@echo "make firmware-report  cross-compile the firmware core, run it in QEMU, write results/firmware.json"
+	@echo "make int8-report      float vs firmware integer path on the CIFAR-10 test set (results/int8_agreement.json)"
 	@echo "make bench            the side-by-side benchmark (results/, BENCHMARKS.md)"
 
 setup: $(STAMP)
@@ -44,8 +45,14 @@ firmware-report: setup
 	$(MAKE) -C firmware_microros report BUNDLE=$(abspath models/cifar10) PYTHON=$(abspath $(BIN)/python) \
 	  OUT=$(abspath results/firmware.json)
 
+CIFAR10 ?= $(abspath ../shared/data/cifar10)
+
+int8-report: setup
+	$(BIN)/python -m agilenn_ros.export.int8 report models/cifar10 --data $(CIFAR10)/test.tar.gz \
+	  --calib $(CIFAR10)/train.tar.gz --variants all_int8 --json results/int8_agreement.json
+
 bench: setup
-	$(BIN)/agilenn bench --json results/bench.json --markdown BENCHMARKS.md
+	$(BIN)/agilenn bench --json results/bench.json --markdown BENCHMARKS.md --plots results/bench_plots
 
 bench-quick: setup
 	$(BIN)/agilenn bench --quick --json results/bench-quick.json

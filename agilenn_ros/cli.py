@@ -15,10 +15,11 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from agilenn_ros.config import load_profile
     from agilenn_ros.training.train_agilenn import train_agilenn
     profile = load_profile(args.profile)
-    if args.epochs or args.exact_importance or args.max_train:
+    if args.epochs or args.exact_importance or args.max_train or args.threads:
         import dataclasses
         train = dataclasses.replace(profile.train, epochs=args.epochs or profile.train.epochs,
-                                    max_train_samples=args.max_train or profile.train.max_train_samples)
+                                    max_train_samples=args.max_train or profile.train.max_train_samples,
+                                    threads=args.threads or profile.train.threads)
         imp = dataclasses.replace(profile.importance, exact=args.exact_importance or profile.importance.exact)
         profile = dataclasses.replace(profile, train=train, importance=imp)
     data = args.data or ("digits" if profile.dataset == "digits" else "")
@@ -75,6 +76,9 @@ def _cmd_train_baseline(args: argparse.Namespace) -> int:
     from agilenn_ros.baseline_config import load_baseline_profile
     from agilenn_ros.training.baselines import train_baseline
     profile = load_baseline_profile(args.profile)
+    if args.threads:
+        import dataclasses
+        profile = dataclasses.replace(profile, train=dataclasses.replace(profile.train, threads=args.threads))
     data = args.data or ("digits" if profile.dataset == "digits" else "")
     if not data:
         print("error: --data is required for this baseline profile", file=sys.stderr)
@@ -111,6 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-train", type=int, default=0, help="use only N training images (quick runs)")
     p.add_argument("--exact-importance", action="store_true", help="second-order IG gradients (paper)")
     p.add_argument("--restart", action="store_true", help="ignore OUT/last.pt and start over")
+    p.add_argument("--threads", type=int, default=0,
+                   help="torch threads (default: the profile's train.threads; 0 there means all cores)")
     p.set_defaults(func=_cmd_train)
 
     p = sub.add_parser("pretrain-reference", help="pre-train the reference network used for importance")
@@ -152,6 +158,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, default=0, help="override the profile's epochs")
     p.add_argument("--max-train", type=int, default=0, help="use only N training images (quick runs)")
     p.add_argument("--restart", action="store_true", help="ignore OUT/last.pt and start over")
+    p.add_argument("--threads", type=int, default=0,
+                   help="torch threads (default: the profile's train.threads; 0 there means all cores)")
     p.set_defaults(func=_cmd_train_baseline)
 
     p = sub.add_parser("export-baseline", help="export a baseline checkpoint to a bundle under models/baselines/")

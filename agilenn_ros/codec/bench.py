@@ -1,4 +1,4 @@
-"""Micro-benchmark of the feature codecs (Python encoders and decoders).
+"""Micro-benchmark of the feature codecs (Python encoders, Python and native decoders).
 
     python -m agilenn_ros.codec.bench --json out.json
     python -m agilenn_ros.codec.bench --indices remote_indices.npy --json out.json
@@ -6,7 +6,11 @@
 Measures, for every codec and frame shape (default 19x16x16 and 19x32x32): payload bytes,
 encode and decode time per frame, and frames per second per core. Times are CPU time of
 this (single-threaded) process (``time.process_time``), so they are per core even on a
-busy machine; wall-clock times are reported beside them.
+busy machine; wall-clock times are reported beside them. ``decode_ms`` is the codec's
+default decoder; for rANS the decode time of both backends (the C decoder of
+agilenn_ros/codec/native.py and the pure-Python one) is reported side by side
+(``decode_ms_native``, ``decode_ms_python``, ``native_speedup``; native None when
+unavailable).
 
 Data: ``--indices`` loads real centroid indices (N, C, H, W) from a .npy file (the first
 80% learn the rANS tables, the rest are coded); without it, synthetic AgileNN-like indices
@@ -25,7 +29,8 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from .rans import CONTEXTS, DEFAULT_CONTEXT, empirical_entropy_bits
+from .native import load_native
+from .rans import CONTEXTS, DEFAULT_CONTEXT, RansCodec, empirical_entropy_bits
 from .registry import build_codec_tables, make_codec
 from .synthetic import synthetic_indices
 
@@ -64,6 +69,9 @@ def _bench_codec(codec: Any, frames: np.ndarray, repeat: int) -> dict[str, Any]:
     n = len(frames)
     sizes = np.array([len(p) for p in payloads], dtype=np.float64)
     symbols = int(np.prod(shape))
+    extra: dict[str, Any] = {}
+    if isinstance(codec, RansCodec):
+        extra = _rans_backends(codec, payloads, frames, repeat)
     return {
         "bytes_mean": float(sizes.mean()),
         "bytes_min": int(sizes.min()),
@@ -75,6 +83,35 @@ def _bench_codec(codec: Any, frames: np.ndarray, repeat: int) -> dict[str, Any]:
         "decode_wall_ms": dec_wall / n,
         "encode_fps_per_core": 1e3 * n / enc_cpu if enc_cpu > 0 else float("inf"),
         "decode_fps_per_core": 1e3 * n / dec_cpu if dec_cpu > 0 else float("inf"),
+        **extra,
+    }
+
+
+def _rans_backends(codec: RansCodec, payloads: list[bytes], frames: np.ndarray, repeat: int) -> dict[str, Any]:
+    """CPU ms per frame of the Python and the native rANS decoder on the same payloads."""
+    shape = frames.shape[1:]
+    n = len(frames)
+    times: dict[str, float | None] = {}
+    for backend in ("python", "native"):
+        if backend == "native" and load_native() is None:
+            times[backend] = None
+            continue
+        dec = RansCodec(codec.tables, max_symbols=codec.max_symbols, native=backend == "native")
+        for p, f in zip(payloads, frames):
+            if not np.array_equal(dec.decode(p, shape), f):
+                raise AssertionError(f"{codec!r}: {backend} decoder round trip failed")
+
+        def decode_all(dec: RansCodec = dec) -> None:
+            for p in payloads:
+                dec.decode(p, shape)
+
+        times[backend] = _time_per_call(decode_all, repeat)[0] / n
+    py, nat = times["python"], times["native"]
+    return {
+        "decode_backend": codec.decode_backend,
+        "decode_ms_python": py,
+        "decode_ms_native": nat,
+        "native_speedup": py / nat if py is not None and nat else None,
     }
 
 
@@ -149,6 +186,19 @@ def _markdown(report: dict[str, Any]) -> str:
             f"{r['bytes_vs_lzw']:.3f} | {r['encode_ms']:.3f} | {r['decode_ms']:.3f} | "
             f"{r['decode_fps_per_core']:.0f} |"
         )
+    rans = [r for r in report["results"] if r["codec"] == "rans" and "decode_ms_python" in r]
+    if rans:
+        lines += [
+            "",
+            "rANS decode, CPU ms per frame, both decoders:",
+            "",
+            "| shape | context | python ms | native ms | python / native |",
+            "|---|---|---:|---:|---:|",
+        ]
+        for r in rans:
+            nat = "n/a" if r["decode_ms_native"] is None else f"{r['decode_ms_native']:.4f}"
+            ratio = "n/a" if r["native_speedup"] is None else f"{r['native_speedup']:.1f}x"
+            lines.append(f"| {r['shape']} | {r['context']} | {r['decode_ms_python']:.3f} | {nat} | {ratio} |")
     return "\n".join(lines)
 
 

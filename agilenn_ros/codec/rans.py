@@ -23,6 +23,10 @@ by the renormalisation bytes in the reverse of the order the encoder emitted the
 decoder reads front to back. The encoder starts from state RANS_L and codes the symbols
 from last to first; a correct decode therefore ends in state RANS_L with every byte
 consumed, which the decoder checks.
+
+Decoding uses the native C decoder (csrc/rans_decode.c, loaded by :mod:`.native`) when it
+is available and the pure-Python decoder otherwise; both give identical results and errors
+(``RansCodec.decode_backend`` says which one is used).
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from . import native as _native_mod
 from .common import (
     DEFAULT_MAX_SYMBOLS,
     HEADER_BYTES,
@@ -86,6 +91,11 @@ DEFAULT_CONTEXT = "channel_left_above"
 CONTEXT_PRIOR_WEIGHT = 1
 
 
+def _load_native():
+    """The native decoder (agilenn_ros.codec.native.load_native()), or None."""
+    return _native_mod.load_native()
+
+
 # --------------------------------------------------------------------------- contexts
 
 
@@ -117,10 +127,10 @@ def _neighbours(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """
     left = np.zeros_like(arr)
     left[..., :, 1:] = arr[..., :, :-1]
-    left[..., 1:, 0] = arr[..., :-1, 0]
+    left[..., 1:, :1] = arr[..., :-1, :1]
     above = np.empty_like(arr)
     above[..., 1:, :] = arr[..., :-1, :]
-    above[..., 0, :] = left[..., 0, :]
+    above[..., :1, :] = left[..., :1, :]  # slices, not indices: also for H = 0 or W = 0
     return left, above
 
 
@@ -473,9 +483,15 @@ class RansCodec:
         *,
         n_symbols: int = 8,
         max_symbols: int = DEFAULT_MAX_SYMBOLS,
+        native: bool | None = None,
     ) -> None:
         """``tables``: RansTables, their dict form or the manifest's ``codec.tables``; None
-        gives one shared near-uniform table for ``n_symbols`` symbols (no compression)."""
+        gives one shared near-uniform table for ``n_symbols`` symbols (no compression).
+
+        ``native``: which decoder :meth:`decode` uses. None (default): the native (C)
+        decoder when :func:`agilenn_ros.codec.native.load_native` finds one, else the
+        pure-Python decoder; False: always Python; True: always native (RuntimeError
+        here if no native decoder is available). Both give identical results and errors."""
         self.tables = RansTables.uniform(check_n_symbols(n_symbols)) if tables is None else _as_tables(tables)
         self.n_symbols = self.tables.n_symbols
         self.max_symbols = int(max_symbols)
@@ -483,6 +499,26 @@ class RansCodec:
         self._cum = self.tables.cum_array()
         self._slot_lists: list[tuple[list[int], list[int], list[int]]] | None = None
         self._sym_bytes: bytes | None = None
+        # native decoder tables (slot -> symbol bytes, freq, cum as uint32), built lazily
+        self._native_tables: tuple[bytes, np.ndarray, np.ndarray] | None = None
+        if native is not None and not isinstance(native, bool):
+            raise TypeError(f"native must be None, True or False, got {native!r}")
+        self._native_pref = native
+        if native and _load_native() is None:
+            raise RuntimeError(
+                "native rANS decoder requested but unavailable (AGILENN_NATIVE=0, or no library "
+                "and no C compiler; see agilenn_ros/codec/native.py)"
+            )
+
+    @property
+    def decode_backend(self) -> str:
+        """Decoder :meth:`decode` uses now: ``"native"`` (C, via ctypes) or ``"python"``."""
+        return "native" if self._native() is not None else "python"
+
+    def _native(self):
+        if self._native_pref is False:
+            return None
+        return _load_native()
 
     def __repr__(self) -> str:
         t = self.tables
@@ -529,6 +565,9 @@ class RansCodec:
         x = int.from_bytes(data[HEADER_BYTES:start], "little")
         if not RANS_L <= x < (RANS_L << 8):
             raise CorruptPayload(f"rANS initial state 0x{x:08x} outside [2**23, 2**31)")
+        lib = self._native()
+        if lib is not None and max(dims) <= 0xFFFFFFFF:  # the C decoder takes uint32 dims
+            return self._decode_native(lib, data, dims)
         try:
             if self.tables.context in ("shared", "channel"):
                 out, x, pos = self._decode_order0(data, start, x, dims)
@@ -541,6 +580,37 @@ class RansCodec:
         if pos != len(data):
             raise OversizedPayload(f"rANS payload has {len(data) - pos} bytes after the coded data")
         return np.frombuffer(out, dtype=np.uint8).reshape(dims)
+
+    def _native_arrays(self) -> tuple[bytes, np.ndarray, np.ndarray]:
+        """(slot -> symbol bytes as :meth:`_slot_symbols`, freq, cum) for the C decoder;
+        freq and cum are C-contiguous uint32 (n_tables, n_symbols)."""
+        if self._native_tables is None:
+            freq = np.ascontiguousarray(self._freq, dtype=np.uint32)
+            cum = np.ascontiguousarray(self._cum, dtype=np.uint32)
+            if self._sym_bytes is None:
+                symbols = np.tile(np.arange(self.n_symbols, dtype=np.uint8), self.tables.n_tables)
+                self._sym_bytes = np.repeat(symbols, self._freq.reshape(-1)).tobytes()
+            self._native_tables = (self._sym_bytes, freq, cum)
+        return self._native_tables
+
+    def _decode_native(self, lib: Any, data: bytes, dims: tuple[int, int, int]) -> np.ndarray:
+        """Decode with the C decoder (header and initial state already checked)."""
+        slot_sym, freq, cum = self._native_arrays()
+        rc, out = lib.decode(
+            data, HEADER_BYTES, slot_sym, freq, cum, self.n_symbols, self.tables.precision_bits,
+            self.tables.multipliers(), dims,
+        )
+        if rc == _native_mod.RC_OK:
+            return out
+        if rc == _native_mod.RC_TRUNCATED:
+            raise TruncatedPayload("rANS payload ended before all symbols were decoded")
+        if rc == _native_mod.RC_FINAL_STATE:
+            raise CorruptPayload("rANS final state check failed (corrupt payload or wrong tables)")
+        if rc == _native_mod.RC_TRAILING:
+            raise OversizedPayload("rANS payload has bytes after the coded data")
+        if rc == _native_mod.RC_INITIAL_STATE:
+            raise CorruptPayload("rANS initial state outside [2**23, 2**31)")
+        raise RuntimeError(f"native rANS decoder rejected its arguments (code {rc}); this is a bug")
 
     def _order0_lists(self) -> list[tuple[list[int], list[int], list[int]]]:
         """Per table: slot -> frequency, slot -> (slot - cum), slot -> symbol (lists)."""
