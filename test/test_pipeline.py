@@ -64,6 +64,7 @@ def test_edge_node_rejects_falls_back_and_reports(digits_bundle: Path, dds_env: 
         assert edge.stats.devices["d0"].gaps == 1
         keys = {kv.key: kv.value for kv in diagnostics[-1].status[0].values}
         assert keys["rejected_model_hash"] == "1" and keys["local_only_fallbacks"] == "1"
+        assert keys["rans_decoder"] in ("native", "python") and keys["model"] == bundle.model_id
         assert int(diagnostics[-1].status[0].level) == 1
     finally:
         transport.shutdown()

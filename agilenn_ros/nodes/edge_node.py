@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from agilenn_ros.codec.native import load_native
 from agilenn_ros.nodes.common import DEFAULT_NAMESPACE, declare, run_node, stamp_to_ns
 from agilenn_ros.runtime.bundle import load_bundle
 from agilenn_ros.runtime.edge_pipeline import EdgePipeline, FrameError
@@ -41,6 +42,7 @@ class EdgeNode:
         self.bundle = load_bundle(str(self.params["model"]))
         self.pipeline = EdgePipeline(self.bundle, threads=int(self.params["threads"]))
         self.stats = EdgeStats()
+        self.rans_decoder = "native" if load_native() is not None else "python"
         self.finished = False
         reliability = str(self.params["features_reliability"])
         if reliability not in ("reliable", "best_effort"):
@@ -57,7 +59,8 @@ class EdgeNode:
         if period > 0:
             self.node.create_timer(period, self.publish_diagnostics)
         self.log.info(f"edge node ready: model {self.bundle.model_id} ({self.bundle.num_classes} classes, "
-                      f"alpha {self.bundle.alpha:.3f}), listening on {self.node.resolve_topic_name('features')}")
+                      f"alpha {self.bundle.alpha:.3f}), rANS decoder {self.rans_decoder}, "
+                      f"listening on {self.node.resolve_topic_name('features')}")
 
     def _publish_label_info(self) -> None:
         msg = self.node.message("vision_msgs/msg/LabelInfo", header={"stamp": self.node.now(), "frame_id": ""},
@@ -116,7 +119,8 @@ class EdgeNode:
         status = {"level": level, "name": f"{self.node.get_fully_qualified_name()}: AgileNN edge",
                   "message": text, "hardware_id": str(self.params["hardware_id"]),
                   "values": [{"key": k, "value": str(v)} for k, v in
-                             [("model", self.bundle.model_id), *summary.items()]]}
+                             [("model", self.bundle.model_id), ("rans_decoder", self.rans_decoder),
+                              *summary.items()]]}
         self.pub_diagnostics.publish(self.node.message("diagnostic_msgs/msg/DiagnosticArray",
                                                        header={"stamp": self.node.now(), "frame_id": ""},
                                                        status=[status]))
