@@ -133,6 +133,14 @@ def test_bench_quick_with_baselines(tmp_path: Path, digits_bundle: Path, baselin
     assert rows["edge-only-raw"]["bytes_per_frame"]["mean"] > 24 * 24 * 3
     assert rows["agilenn-rans"]["bytes_per_frame"]["mean"] < rows["agilenn-packed"]["bytes_per_frame"]["mean"]
     assert rows["local-only"]["bytes_per_frame"]["mean"] == 0 and rows["local-only"]["device"]["ms"] > 0
+    targets = result["targets"]
+    assert set(targets) == {"agilenn_e2e_ms_6mbps", "local_only_over_agilenn", "edge_only_over_agilenn",
+                            "accuracy_gap_to_edge_only_points"}
+    e2e = targets["agilenn_e2e_ms_6mbps"]
+    assert e2e["value"] == result["ratios"]["reference_total_ms"] and e2e["met"] == (e2e["value"] <= 10.0)
+    local = targets["local_only_over_agilenn"]
+    assert local["value"] == result["ratios"]["local_only_over_agilenn"] and local["met"] == (local["value"] >= 5.0)
+    assert "Targets" in (tmp_path / "BENCH.md").read_text()
     assert rows["all-channels-rans"]["index_agreement_with_device_onnx"] > 0.98
     for scheme in ("agilenn", "all-channels", "split"):   # codecs are lossless: one accuracy per scheme
         assert len({rows[f"{scheme}-{c}"]["accuracy"] for c in ("rans", "packed", "lzw")}) == 1
@@ -149,6 +157,7 @@ def test_bench_reports_missing_baselines(tmp_path: Path, digits_bundle: Path) ->
     assert {m["scheme"] for m in result["missing"]} == {"edge-only", "local-only", "split"}
     assert all("agilenn train-baseline" in m["reason"] or "export-baseline" in m["reason"] for m in result["missing"])
     assert all(result["ratios"][k] is None for k in RATIOS)
+    assert result["targets"]["edge_only_over_agilenn"]["met"] is None
     edge_raw = next(r for r in result["schemes"] if r["name"] == "edge-only-raw")
     assert not edge_raw["available"] and edge_raw["accuracy"] is None and edge_raw["bytes_per_frame"]["mean"] > 0
     assert "Missing baselines" in (tmp_path / "BENCH.md").read_text()

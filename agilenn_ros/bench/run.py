@@ -27,7 +27,7 @@ from agilenn_ros.bench.device_model import DeviceModel, agilenn_device_cost
 from agilenn_ros.bench.firmware import load_firmware_report
 from agilenn_ros.bench.schemes import (BenchContext, BenchData, agilenn_rows, all_channels_rows, edge_only_rows,
                                        local_only_row, split_rows)
-from agilenn_ros.bench.summary import markdown, ratios
+from agilenn_ros.bench.summary import markdown, ratios, targets
 from agilenn_ros.bench.wire import LINKS_BPS
 from agilenn_ros.data import ImageSet, load_split
 from agilenn_ros.export.int8 import load_float_weights
@@ -144,6 +144,7 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
         "firmware": firmware.to_dict() if firmware else None, "baselines_dir": str(baselines_dir),
         "schemes": rows, "ratios": ratios(rows), "missing": missing, "assumptions": assumptions,
     }
+    result["targets"] = targets(rows, result["ratios"])
     result["seconds"] = time.perf_counter() - t0
     return result
 

@@ -45,6 +45,36 @@ def ratios(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
+TARGETS = (
+    # (key, description, goal, comparison)
+    ("agilenn_e2e_ms_6mbps", "AgileNN end to end at 6 Mbps (the paper: 21.8 ms)", 10.0, "<="),
+    ("local_only_over_agilenn", "local-only / AgileNN end to end at 6 Mbps", 5.0, ">="),
+    ("edge_only_over_agilenn", "edge-only / AgileNN end to end at 6 Mbps", 3.0, ">="),
+    ("accuracy_gap_to_edge_only_points", "edge-only accuracy minus AgileNN's (points)", 1.5, "<="),
+)
+
+
+def targets(rows: list[dict[str, Any]], rt: dict[str, Any]) -> dict[str, Any]:
+    """The issue's compass goals, measured in this run: value, goal and whether it is met
+    (``met`` is None when a scheme is missing)."""
+    by_name = {r["name"]: r for r in rows}
+    agilenn = by_name.get(rt.get("reference") or "")
+    edge = by_name.get(rt.get("basis", {}).get("edge_only_over_agilenn") or "")
+    gap = None
+    if agilenn and edge and agilenn.get("accuracy") is not None and edge.get("accuracy") is not None:
+        gap = 100.0 * (edge["accuracy"] - agilenn["accuracy"])
+    values = {"agilenn_e2e_ms_6mbps": rt.get("reference_total_ms"),
+              "local_only_over_agilenn": rt.get("local_only_over_agilenn"),
+              "edge_only_over_agilenn": rt.get("edge_only_over_agilenn"),
+              "accuracy_gap_to_edge_only_points": gap}
+    out: dict[str, Any] = {}
+    for key, what, goal, cmp in TARGETS:
+        value = values[key]
+        met = None if value is None else (value <= goal if cmp == "<=" else value >= goal)
+        out[key] = {"what": what, "value": value, "goal": f"{cmp} {goal:g}", "met": met}
+    return out
+
+
 def _num(v: Any, fmt: str = "{:.1f}") -> str:
     return "n/a" if v is None else fmt.format(v)
 
@@ -81,6 +111,12 @@ def markdown(result: dict[str, Any]) -> str:
     for key in ("edge_only_over_agilenn", "local_only_over_agilenn", "split_over_agilenn", "all_channels_over_agilenn"):
         value = rt.get(key)
         lines.append(f"- {key}: {_num(value, '{:.2f}x')}" + (f" ({rt['basis'][key]})" if rt["basis"].get(key) else ""))
+    if result.get("targets"):
+        lines += ["", "## Targets (compass goals) and where this run stands", "",
+                  "| target | goal | this run | met |", "|---|---|---|---|"]
+        for t in result["targets"].values():
+            met = "n/a" if t["met"] is None else ("yes" if t["met"] else "**no**")
+            lines.append(f"| {t['what']} | {t['goal']} | {_num(t['value'], '{:.2f}')} | {met} |")
     agilenn = next((r for r in result["schemes"] if r["name"] == "agilenn-rans"), None)
     if agilenn:
         d = agilenn["device"]
