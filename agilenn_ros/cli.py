@@ -3,7 +3,6 @@ runtime commands (evaluate, demo, eval-bag, ...) never import torch."""
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Callable

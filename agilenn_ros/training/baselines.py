@@ -11,7 +11,6 @@ accuracy (validation carved from the end of train), ``OUT/metrics.jsonl``.
 """
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Any
@@ -24,11 +23,12 @@ from tqdm import tqdm
 
 from agilenn_ros.baseline_config import BaselineNet, BaselineProfile, baseline_profile_from_dict
 from agilenn_ros.config import ModelConfig
-from agilenn_ros.data import ImageSet, load_split, split_train_val
+from agilenn_ros.data import ImageSet
 from agilenn_ros.training.augment import BatchPreparer
 from agilenn_ros.training.feature_extractor import FeatureExtractor
 from agilenn_ros.training.pretrain_reference import accuracy
 from agilenn_ros.training.remote_predictor import build_remote
+from agilenn_ros.training.run_io import load_train_val, log_record
 from agilenn_ros.training.runtime_setup import autocast, bf16_available, lr_at, setup_torch, sgd
 
 
@@ -56,18 +56,7 @@ class BaselineNetwork(nn.Module):
 
 
 def load_baseline_data(profile: BaselineProfile, data: str, max_train: int = 0) -> tuple[ImageSet, ImageSet]:
-    source = "digits" if profile.dataset == "digits" and data in ("", "digits") else data
-    train, val = split_train_val(load_split(source, "train"), profile.data.val_size)
-    if max_train:
-        keep = np.random.default_rng(0).permutation(len(train))[:max_train]
-        train = train.subset(np.sort(keep))
-    return train, val
-
-
-def _log(path: Path, record: dict[str, Any]) -> None:
-    print(json.dumps(record), flush=True)
-    with path.open("a") as fh:
-        fh.write(json.dumps(record) + "\n")
+    return load_train_val(profile.dataset, data, profile.data.val_size, max_train)
 
 
 def load_baseline_checkpoint(path: Path) -> tuple[dict[str, Any], BaselineProfile, BaselineNetwork]:
@@ -136,7 +125,7 @@ def train_baseline(profile: BaselineProfile, kind: str, data: str, out_dir: Path
             bar.set_postfix(loss=f"{running / (i + 1):.3f}", acc=f"{correct / max(1, seen):.3f}")
         val_acc = accuracy(model, val, prep, cfg.eval_batch_size, bf16)
         wall += time.time() - t0
-        _log(log_path, {"stage": f"baseline-{kind}", "epoch": epoch + 1, "loss": running / steps_per_epoch,
+        log_record(log_path, {"stage": f"baseline-{kind}", "epoch": epoch + 1, "loss": running / steps_per_epoch,
                         "train_accuracy": correct / max(1, seen), "val_accuracy": val_acc,
                         "epoch_seconds": time.time() - t0, "wall_seconds": wall})
         ckpt = {"kind": kind, "profile": profile.to_dict(), "class_names": train.class_names,

@@ -1,7 +1,6 @@
 """``agilenn pretrain-reference``: train the reference network on images and save it."""
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from agilenn_ros.config import Profile
 from agilenn_ros.data import ImageSet
 from agilenn_ros.training.augment import BatchPreparer
 from agilenn_ros.training.reference import ReferenceNet
+from agilenn_ros.training.run_io import log_record
 from agilenn_ros.training.runtime_setup import autocast, bf16_available, lr_at, setup_torch, sgd
 
 
@@ -67,10 +67,7 @@ def pretrain_reference(profile: Profile, train: ImageSet, val: ImageSet, out_pat
         val_acc = accuracy(model, val, prep, cfg.eval_batch_size, bf16)
         record = {"stage": "reference", "epoch": epoch + 1, "loss": running, "val_accuracy": val_acc,
                   "seconds": time.time() - t0}
-        print(json.dumps(record), flush=True)
-        if log_path is not None:
-            with log_path.open("a") as fh:
-                fh.write(json.dumps(record) + "\n")
+        log_record(log_path, record)
         if val_acc > best:
             best = val_acc
             out_path.parent.mkdir(parents=True, exist_ok=True)

@@ -7,7 +7,6 @@ learned alpha, wall time).
 """
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from agilenn_ros.config import Profile, profile_from_dict
-from agilenn_ros.data import ImageSet, load_split, split_train_val
+from agilenn_ros.data import ImageSet
 from agilenn_ros.training.agilenn_model import AgileNN
 from agilenn_ros.training.augment import BatchPreparer
 from agilenn_ros.training.evaluation import evaluate_agilenn
@@ -29,23 +28,12 @@ from agilenn_ros.training.preselect import topk_appearance_order
 from agilenn_ros.training.pretrain_reference import load_reference, pretrain_reference
 from agilenn_ros.training.reference import freeze, permute_input_channels
 from agilenn_ros.training.remote_predictor import ResNetRemote
+from agilenn_ros.training.run_io import load_train_val, log_record
 from agilenn_ros.training.runtime_setup import autocast, bf16_available, lr_at, setup_torch, sgd
 
 
 def load_datasets(profile: Profile, data: str) -> tuple[ImageSet, ImageSet]:
-    source = "digits" if profile.dataset == "digits" and data in ("", "digits") else data
-    full = load_split(source, "train")
-    train, val = split_train_val(full, profile.data.val_size)
-    if profile.train.max_train_samples:
-        keep = np.random.default_rng(0).permutation(len(train))[: profile.train.max_train_samples]
-        train = train.subset(np.sort(keep))
-    return train, val
-
-
-def _log(path: Path, record: dict[str, Any]) -> None:
-    print(json.dumps(record), flush=True)
-    with path.open("a") as fh:
-        fh.write(json.dumps(record) + "\n")
+    return load_train_val(profile.dataset, data, profile.data.val_size, profile.train.max_train_samples)
 
 
 def build_reference_body(profile: Profile, classes: int, state: dict[str, Any]) -> ResNetRemote:
@@ -111,7 +99,7 @@ def train_agilenn(profile: Profile, data: str, out_dir: Path, reference: Path | 
                                                  imp.preselect_batches, cfg.batch_size, imp.steps, bf16, cfg.seed)
             model.fe.permute_channels(order)
             permute_input_channels(body, order)
-            _log(log_path, {"stage": "preselect", "order": order.tolist(),
+            log_record(log_path, {"stage": "preselect", "order": order.tolist(),
                             "topk_appearance": [round(float(s), 4) for s in share]})
     model = model.to(memory_format=torch.channels_last)
     g0 = zero_baseline_gradients(body, (profile.model.channels, profile.feature_size, profile.feature_size), classes)
@@ -163,7 +151,7 @@ def train_agilenn(profile: Profile, data: str, out_dir: Path, reference: Path | 
                   **{f"val_{key}": value for key, value in metrics.items() if key != "samples"},
                   "epoch_train_seconds": train_seconds, "wall_seconds": wall,
                   "importance": "exact" if imp.exact else "cheap"}
-        _log(log_path, record)
+        log_record(log_path, record)
         ckpt = {"model": model.state_dict(), "reference_body": body.state_dict(), "profile": profile.to_dict(),
                 "class_names": train.class_names, "epoch": epoch + 1, "step": step, "wall_seconds": wall,
                 "best_val": max(best_val, metrics["accuracy"]), "val_metrics": metrics,
