@@ -19,7 +19,8 @@ from agilenn_ros.runtime.bundle import load_bundle
 from agilenn_ros.runtime.device_pipeline import DevicePipeline
 from agilenn_ros.runtime.frame_sources import Frame, open_source
 from agilenn_ros.runtime.preprocess import ImageFormatError
-from agilenn_ros.runtime.ros_images import compressed_to_rgb, image_to_rgb
+from agilenn_ros.runtime.image_encodings import image_msg_to_rgb
+from agilenn_ros.runtime.ros_images import compressed_to_rgb
 from agilenn_ros.transport.base import RELIABLE, SENSOR, QoS, Stamp, Transport
 
 FEATURE_FRAME = "agilenn_ros/msg/FeatureFrame"
@@ -83,7 +84,7 @@ class DeviceEmulatorNode:
     # image callbacks ---------------------------------------------------------------------
     def _on_image(self, msg: Any) -> None:
         try:
-            rgb = image_to_rgb(msg.encoding, int(msg.height), int(msg.width), int(msg.step), msg.data)
+            rgb = image_msg_to_rgb(msg)
         except ImageFormatError as exc:
             self._count_error(f"image dropped: {exc}")
             return
