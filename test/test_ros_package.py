@@ -30,7 +30,7 @@ ROSDEP_KEYS = {
     "rosidl_runtime_py": "rosidl_runtime_py", "ament_index_python": "ament_index_python",
     "launch": "launch", "launch_ros": "launch_ros",
 }
-PIP_ONLY = {"onnxruntime", "rosbags", "cyclonedds"}
+PIP_ONLY = {"onnxruntime", "rosbags", "cyclonedds", "backports", "ruamel"}  # backports.zstd, ruamel.yaml: rosbags deps
 TRAINING_ONLY = {"torch", "sklearn", "onnx", "onnxscript"}  # `pip install agilenn_ros[train]`, not the ROS package
 # exec_depends that no Python import names: the generated messages' runtime.
 NOT_IMPORTED = {"rosidl_default_runtime"}
@@ -52,7 +52,8 @@ def _imports(path: Path) -> set[str]:
             names.update(a.name.split(".")[0] for a in node.names)
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             names.add(node.module.split(".")[0])
-    return {n for n in names if n not in sys.stdlib_module_names and n != "agilenn_ros"}
+    newer_stdlib = {"compression"}  # Python >= 3.14 (compression.zstd), imported conditionally
+    return {n for n in names if n not in sys.stdlib_module_names and n not in newer_stdlib and n != "agilenn_ros"}
 
 
 def _runtime_sources() -> list[Path]:

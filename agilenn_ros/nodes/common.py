@@ -6,6 +6,7 @@ import sys
 from contextlib import contextmanager
 from typing import Any, Callable, Collection, Iterator, Mapping, Sequence
 
+from agilenn_ros.runtime.bundle import BundleError
 from agilenn_ros.transport import make_transport
 from agilenn_ros.transport.base import Logger, Node, ParameterTypeError, Stamp, StderrLogger, Transport
 
@@ -51,6 +52,9 @@ def run_node(factory: Callable[[Transport], object], argv: Sequence[str] | None 
         pass
     except ConfigError as exc:
         (exc.logger or StderrLogger(name)).error(f"configuration error: {exc}")
+        return 1
+    except BundleError as exc:  # one line naming the bundle file and the fault, no traceback
+        StderrLogger(name).error(f"configuration error: parameter 'model': {exc}")
         return 1
     finally:
         transport.shutdown()

@@ -18,12 +18,14 @@ from agilenn_ros.codec.errors import CodecError
 from agilenn_ros.data.datasets import DatasetError
 from agilenn_ros.nodes.common import (DEFAULT_NAMESPACE, config_errors, declare, non_negative, one_of, positive,
                                       run_node, watch_parameters)
+from agilenn_ros.nodes.image_input import ImageInput
 from agilenn_ros.runtime.bundle import BundleError, load_bundle
 from agilenn_ros.runtime.device_pipeline import DevicePipeline
 from agilenn_ros.runtime.frame_sources import Frame, open_source
 from agilenn_ros.runtime.preprocess import ImageFormatError
-from agilenn_ros.runtime.ros_images import compressed_to_rgb, image_to_rgb
-from agilenn_ros.transport.base import RELIABLE, SENSOR, QoS, Stamp, Transport
+from agilenn_ros.runtime.image_encodings import image_msg_to_rgb
+from agilenn_ros.runtime.ros_images import compressed_to_rgb
+from agilenn_ros.transport.base import RELIABLE, Stamp, Transport
 
 FEATURE_FRAME = "agilenn_ros/msg/FeatureFrame"
 
@@ -34,6 +36,8 @@ PARAMETERS: dict[str, tuple[Any, str]] = {
     "source": ("topic", "image source: topic, folder, video or camera"),
     "image_topic": ("image_raw", "image topic for source=topic (relative names follow the namespace)"),
     "image_transport": ("raw", "raw (sensor_msgs/Image) or compressed (<image_topic>/compressed)"),
+    "image_qos": ("auto", "image subscription reliability: auto (reliable when every publisher offers reliable, "
+                          "else best effort), reliable or best_effort"),
     "path": ("", "image folder/archive (source=folder; empty: bundled samples) or video file"),
     "camera_index": (0, "OpenCV camera index for source=camera"),
     "rate_hz": (10.0, "frames per second for folder, video and camera sources"),
@@ -50,6 +54,7 @@ CHECKS = {
     "codec": one_of("rans", "packed", "lzw"),
     "source": one_of("topic", "folder", "video", "camera"),
     "image_transport": one_of("raw", "compressed"),
+    "image_qos": one_of("auto", "reliable", "best_effort"),
     "camera_index": non_negative,
     "rate_hz": positive,
     "max_frames": non_negative,
@@ -78,15 +83,18 @@ class DeviceEmulatorNode:
         self._frames: Iterator[Frame] | None = None
         self._waiting_since = time.monotonic()
         source = str(self.params["source"])
+        self.images: ImageInput | None = None
         if source == "topic":
             topic = str(self.params["image_topic"])
             if self.params["image_transport"] == "compressed":
-                self.node.create_subscription("sensor_msgs/msg/CompressedImage", f"{topic}/compressed",
-                                              self._on_compressed, SENSOR)
+                self.images = ImageInput(self.node, "sensor_msgs/msg/CompressedImage", f"{topic}/compressed",
+                                         self._on_compressed, str(self.params["image_qos"]))
             else:
-                self.node.create_subscription("sensor_msgs/msg/Image", topic, self._on_image, SENSOR)
+                self.images = ImageInput(self.node, "sensor_msgs/msg/Image", topic, self._on_image,
+                                         str(self.params["image_qos"]))
             self.log.info(f"device emulator {self.params['device_id']}: images from {topic} "
-                          f"({self.params['image_transport']}), model {self.bundle.model_id}")
+                          f"({self.params['image_transport']}, image_qos {self.params['image_qos']}), "
+                          f"model {self.bundle.model_id}")
         else:
             with config_errors("path", self.node, DatasetError, OSError):
                 self._frames = open_source(source, str(self.params["path"]), int(self.params["camera_index"]),
@@ -106,21 +114,23 @@ class DeviceEmulatorNode:
             self.timer = self.node.create_timer(1.0 / float(rate_hz), self._on_timer)
 
     # image callbacks ---------------------------------------------------------------------
-    def _on_image(self, msg: Any) -> None:
+    def _on_image(self, msg: Any) -> bool:
         try:
-            rgb = image_to_rgb(msg.encoding, int(msg.height), int(msg.width), int(msg.step), msg.data)
+            rgb = image_msg_to_rgb(msg)
         except ImageFormatError as exc:
             self._count_error(f"image dropped: {exc}")
-            return
+            return False
         self.publish(rgb, msg.header.stamp, msg.header.frame_id)
+        return True
 
-    def _on_compressed(self, msg: Any) -> None:
+    def _on_compressed(self, msg: Any) -> bool:
         try:
             rgb = compressed_to_rgb(msg.format, msg.data)
         except ImageFormatError as exc:
             self._count_error(f"compressed image dropped: {exc}")
-            return
+            return False
         self.publish(rgb, msg.header.stamp, msg.header.frame_id)
+        return True
 
     def _on_timer(self) -> None:
         if self.finished or self._frames is None:
@@ -165,7 +175,8 @@ class DeviceEmulatorNode:
         if self.finished:
             return
         self.publisher.wait_for_acks(5.0)
-        self.log.info(f"device emulator {self.params['device_id']}: {why}; stopping")
+        counts = f" ({self.images.counts.summary()})" if self.images is not None else ""
+        self.log.info(f"device emulator {self.params['device_id']}: {why}{counts}; stopping")
         self.finished = True
 
     def close(self) -> None:

@@ -326,6 +326,11 @@ class Subscription(ABC):
     def get_publisher_count(self) -> int:
         """Number of matched publishers."""
 
+    def lost_count(self) -> int | None:
+        """Samples the middleware reported lost or rejected for this subscription since it was
+        created (DDS SAMPLE_LOST + SAMPLE_REJECTED, rclpy ``message_lost``); None: unknown."""
+        return None
+
 
 class Timer(ABC):
     period_s: float
@@ -417,6 +422,11 @@ class Node(ABC):
         (every parameter of one request is validated before any is applied); after the new
         values are stored, ``apply(name, value)`` is called for each. Not called for the
         values given at start-up (overrides); register after declaring."""
+
+    def publisher_reliabilities(self, topic: str) -> list[str] | None:
+        """The reliability ('reliable' or 'best_effort') each publisher of ``topic`` known to
+        discovery offers (empty: none yet); None when the backend cannot tell."""
+        return None
 
     # message helpers (delegate to the transport)
     def message(self, type_name: str, **fields: Any) -> Any:
