@@ -53,7 +53,25 @@ AGN_AI int32_t dsp_requant(int32_t acc, int32_t mult, int32_t rnd, int32_t shift
 /* Two 16-bit values into one word: lo in the bottom half, hi in the top half (PKHBT). */
 AGN_AI uint32_t dsp_pack(int32_t lo, int32_t hi)
 {
-    return ((uint32_t)lo & 0xFFFFu) | ((uint32_t)hi << 16);
+    uint32_t r;
+    __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(r) : "r"(lo), "r"(hi));
+    return r;
+}
+
+/* The top halves of a (bottom) and b (top) (PKHTB). */
+AGN_AI uint32_t dsp_pack_tops(uint32_t a, uint32_t b)
+{
+    uint32_t r;
+    __asm__("pkhtb %0, %1, %2, asr #16" : "=r"(r) : "r"(b), "r"(a));
+    return r;
+}
+
+/* (lo >> 15) in the bottom half, (hi >> 15) in the top half (LSL + PKHTB). */
+AGN_AI uint32_t dsp_pack_q15(int32_t lo, int32_t hi)
+{
+    uint32_t r;
+    __asm__("pkhtb %0, %1, %2, asr #15" : "=r"(r) : "r"((uint32_t)hi << 1), "r"(lo));
+    return r;
 }
 
 AGN_AI void store_pair(int16_t *p, uint32_t v)
@@ -160,12 +178,13 @@ void agn_vpass(const int16_t *r0, const int16_t *r1, uint16_t frac, uint32_t n, 
          * weight pair (2^15 - frac, frac) (SMLAD; frac > 0 here, so both weights fit in int16),
          * both results >> 15 packed into one word (PKHTB) and stored at once. */
         const uint32_t wpair = (uint32_t)(AGN_K_COEF_ONE - (int32_t)frac) | ((uint32_t)frac << 16);
-        for (; i + 1u < n; i += 2u) {
-            uint32_t a = agn_load_pair(r0 + i);
-            uint32_t b = agn_load_pair(r1 + i);
-            int32_t lo = __smlad((a & 0xFFFFu) | (b << 16), wpair, half);
-            int32_t hi = __smlad((b & 0xFFFF0000u) | (a >> 16), wpair, half);
-            store_pair(out + i, (((uint32_t)hi << 1) & 0xFFFF0000u) | (((uint32_t)lo >> 15) & 0xFFFFu));
+        for (; i + 3u < n; i += 4u) {
+            const uint32_t a = agn_load_pair(r0 + i), b = agn_load_pair(r1 + i);
+            const uint32_t c = agn_load_pair(r0 + i + 2u), d = agn_load_pair(r1 + i + 2u);
+            store_pair(out + i, dsp_pack_q15(__smlad(dsp_pack(a, b), wpair, half),
+                                             __smlad(dsp_pack_tops(a, b), wpair, half)));
+            store_pair(out + i + 2u, dsp_pack_q15(__smlad(dsp_pack(c, d), wpair, half),
+                                                  __smlad(dsp_pack_tops(c, d), wpair, half)));
         }
     }
 #endif
@@ -201,9 +220,9 @@ AGN_AI void dw_row_dsp(const int16_t *r0, const int16_t *r1, const int16_t *r2,
     const int32_t shift = rq.shift;
     const int32_t rnd = (int32_t)(1u << (shift - 1));
     const uint32_t step2 = 2u * stride;
-    uint32_t x;
+    int16_t *const end = out + (out_w & ~1u) * out_step;
 
-    for (x = 0u; x + 1u < out_w; x += 2u) {
+    while (out != end) {
         int32_t s0;
         int32_t s1;
         if (stride == 3u) {
@@ -244,7 +263,7 @@ AGN_AI void dw_row_dsp(const int16_t *r0, const int16_t *r1, const int16_t *r2,
         r1 += step2;
         r2 += step2;
     }
-    if (x < out_w) {
+    if (out_w & 1u) {
         int32_t acc = __smlabt(r0[2], b0, __smlad(agn_load_pair(r0), a0, bias));
         acc = __smlabt(r1[2], b1, __smlad(agn_load_pair(r1), a1, acc));
         acc = __smlabt(r2[2], b2, __smlad(agn_load_pair(r2), a2, acc));
