@@ -142,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
         fail(f"expected {f} extract/encode windows, got {len(wins[0])}/{len(wins[1])}")
     print(f"per frame, mean of {f} frames; agn_extract {sum(wins[0]) // f}, agn_encode (rANS) "
           f"{sum(wins[1]) // f}, worst frame {max(a + b for a, b in zip(wins[0], wins[1]))}")
-    print(f"\n{"stage":42s} {'instructions':>12s} {'share':>7s}")
+    print(f"\n{'stage':42s} {'instructions':>12s} {'share':>7s}")
     for stage, n in per_stage.most_common():
         print(f"{stage:42s} {n // f:12d} {100.0 * n / total:6.1f}%")
     print(f"\n{'function':36s} {'instructions':>12s} {'share':>7s}")
