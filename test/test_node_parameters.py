@@ -77,6 +77,7 @@ def test_read_only_parameters_refuse_and_dynamic_ones_take_effect(cifar_bundle: 
         # consumer: max_predictions set at run time ends it
         assert consumer.node.set_parameter("max_predictions", consumer.received + 2) is None
         assert transport.spin_until(lambda: consumer.finished, 10)
+        edge.close()
 
 
 @pytest.mark.parametrize("args, parameter", [
@@ -109,13 +110,16 @@ def test_edge_runs_without_vision_msgs(cifar_bundle: Path, dds_domain: dict, mon
         assert edge.pub_classification is None and edge.pub_label_info is None
         topics = {p.topic_name for p in edge.node.publishers}
         assert "/agilenn/label_info" not in topics and "/agilenn/classification" not in topics
-        device = DeviceEmulatorNode(transport, parameter_overrides={
-            "model": str(cifar_bundle), "source": "folder", "rate_hz": 20.0, "max_frames": 3})
         predictions: list = []
         listener = transport.create_node("listener", "/agilenn")
         listener.create_subscription("agilenn_ros/msg/Prediction", "prediction", predictions.append, RELIABLE)
-        assert transport.spin_until(lambda: len(predictions) == 3 and device.finished, 30)
-        EdgeNode(transport, name="edge_b", parameter_overrides={"model": str(cifar_bundle)})  # classification on
+        assert transport.spin_until(lambda: edge.pub_prediction.get_subscription_count() > 0, 10)
+        device = DeviceEmulatorNode(transport, parameter_overrides={
+            "model": str(cifar_bundle), "source": "folder", "rate_hz": 20.0, "max_frames": 3})
+        assert transport.spin_until(lambda: len(predictions) == 3 and device.finished, 30), \
+            (len(predictions), device.finished, edge.stats.summary())
+        edge.close()
+        EdgeNode(transport, name="edge_b", parameter_overrides={"model": str(cifar_bundle)}).close()  # classification on
     err = capfd.readouterr().err
     assert err.count("vision_msgs is not installed") == 2, err  # once per edge node
 
@@ -128,6 +132,7 @@ def test_edge_logs_the_remapped_features_topic(cifar_bundle: Path, dds_domain: d
     with make_transport("dds", argv=argv, install_signal_handlers=False) as transport:
         edge = EdgeNode(transport, parameter_overrides={"model": str(cifar_bundle)})
         assert edge.sub_features.topic_name == "/cam1/features"
+        edge.close()
     err = capfd.readouterr().err
     assert "listening on /cam1/features" in err and "listening on /agilenn/features" not in err
 
@@ -154,3 +159,4 @@ def test_edge_waits_for_its_consumer(cifar_bundle: Path, dds_domain: dict) -> No
         assert transport.spin_until(lambda: consumer.finished and len(sequences) == 5, 30)
         assert sequences == [0, 1, 2, 3, 4]
         assert edge.sub_features is not None
+        edge.close()
