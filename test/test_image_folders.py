@@ -186,7 +186,8 @@ def test_honest_splits_val_folder_and_no_test(tmp_path: Path) -> None:
         load_split(root, "test", 16)
     flat = make_class_tree(tmp_path / "flat", {"cat": 10, "dog": 10})
     with pytest.raises(MissingSplitError, match="no test split.*all of it training data"):
-        load_split(flat, "test", 16)
+        load_split(flat, "test", 16, strict=True)
+    assert len(load_split(flat, "test", 16)) == 20      # image sources (bags, emulator): all, with a note
     val, split, origin = load_holdout(flat, "auto", 16, 0.1)
     assert split == "val" and len(val) == 2 and "held out of training" in origin
     _, split, origin = load_holdout(flat, "train", 16, 0.1)

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from pathlib import Path
 from typing import Callable
 
@@ -286,15 +285,23 @@ def open_source(source: str | os.PathLike[str]) -> Source:
 
 
 def load_split(source: str | os.PathLike[str] | Source, split: str = "train",
-               size: int | tuple[int, int] | None = None) -> ImageSet:
-    """Load ``split`` ("train", "val" or "test") of a source into memory; what was skipped is
-    printed to stderr. ``size``: the model input (height, width) or square side; images are
+               size: int | tuple[int, int] | None = None, strict: bool = False) -> ImageSet:
+    """Load ``split`` ("train", "val" or "test") of a source into memory; what was skipped is in
+    the result's ``notes`` (train, export and evaluate print them). ``size``: the model input (height, width) or square side; images are
     fitted to it as they are decoded (see :mod:`reader`). Raises :class:`MissingSplitError`
-    when the source has no such split, :class:`DatasetError` for everything else."""
+    when the source has no such split, :class:`DatasetError` for everything else.
+
+    A flat folder (``<root>/<class>/<image>``, no split folders) has only ``train``; unless
+    ``strict``, any split of it gives all its images, with a note (image sources for bags and
+    the device emulator). Scoring code (evaluate, export) uses strict splits."""
     if split not in SPLITS:
         raise DatasetError(f"split must be one of {', '.join(SPLITS)}, not {split!r}")
     src = source if isinstance(source, Source) else open_source(source)
+    note = ""
+    if not strict and split != "train" and split not in src.splits() and src.flat:
+        note = f"no split folders: all its images are used as {split!r}"
+        split = "train"
     data = src.load(split, size)
-    for line in data.notes:
-        print(f"{src.location}: {line}", file=sys.stderr)
+    if note:
+        data = ImageSet(data.images, data.labels, data.class_names, data.source, data.notes + [note])
     return data
