@@ -877,6 +877,23 @@ AGN_AI uint32_t dsp_gt(int32_t a, int32_t t)
     return (uint32_t)__qsub(t, a) >> 31;
 }
 
+/* The quantizer for 7 thresholds t (8 centroids) over n accumulators: a branch-free 3-step
+ * binary search (t[3], then t[1] or t[5], then t[2m]), each step one QSUB compare. Out of
+ * line (the profile shows the threshold search on its own). */
+static __attribute__((noinline)) void quant7_row_dsp(const int32_t *dots, uint32_t n,
+                                                     const int32_t *t, uint8_t *ix)
+{
+    const int32_t t3 = t[3];
+    uint32_t x;
+    for (x = 0u; x < n; x++) {
+        const int32_t a = dots[x];
+        uint32_t m = dsp_gt(a, t3);
+        m = 2u * m + dsp_gt(a, t[4u * m + 1u]);
+        m = 2u * m + dsp_gt(a, t[2u * m]);
+        ix[x] = (uint8_t)m;
+    }
+}
+
 /* Maximum row length of the DSP layer-2 kernel's accumulator row (longer rows go in
  * pieces). */
 #define AGN_PWQ_CHUNK 32u
@@ -966,14 +983,7 @@ static void pw_quant_row16_dsp(const int16_t *in, uint32_t n_px, const int16_t *
                 const int32_t *t = thr + (o - n_local) * n_thr;
                 uint8_t *ix = idx + (o - n_local) * idx_stride + x0;
                 if (n_thr == 7u) {
-                    const int32_t t3 = t[3];
-                    for (x = 0u; x < n; x++) {
-                        const int32_t a = dots[x];
-                        uint32_t m = dsp_gt(a, t3);
-                        m = 2u * m + dsp_gt(a, t[4u * m + 1u]);
-                        m = 2u * m + dsp_gt(a, t[2u * m]);
-                        ix[x] = (uint8_t)m;
-                    }
+                    quant7_row_dsp(dots, n, t, ix);
                 } else {
                     for (x = 0u; x < n; x++) {
                         ix[x] = agn_threshold_index(dots[x], t, n_thr);
