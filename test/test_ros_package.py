@@ -291,3 +291,19 @@ def test_demo_launch_lets_the_consumer_see_the_first_prediction() -> None:
 
     edge_wait, device_wait = param(nodes[1][1], "wait_for_consumer_s"), param(nodes[2][1], "wait_for_edge_s")
     assert 0 < edge_wait < device_wait
+
+
+@pytest.mark.parametrize("config, executable", [("edge.yaml", "agilenn_edge"), ("device.yaml", "agilenn_device")])
+def test_config_files_match_node_declarations(config: str, executable: str) -> None:
+    """config/*.yaml (edge.launch.py's params_file) name declared parameters with the declared
+    types and defaults (YAML typing: `10` for a float parameter kills the node at start)."""
+    import yaml
+
+    declared = _node_parameters()[executable]
+    values = yaml.safe_load((ROOT / "config" / config).read_text())["/**"]["ros__parameters"]
+    for key, value in values.items():
+        assert key in declared, f"config/{config}: {executable} declares no parameter {key!r}"
+        assert type(value) is type(declared[key]), f"config/{config}: {key}={value!r}, declared {declared[key]!r}"
+        assert value == declared[key], f"config/{config}: {key}={value!r} differs from the default {declared[key]!r}"
+    assert set(values) >= set(declared), \
+        f"config/{config} lacks {sorted(set(declared) - set(values))}"
