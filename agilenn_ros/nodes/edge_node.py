@@ -77,8 +77,8 @@ class EdgeNode:
             limits=FieldLimits(frame_id_bytes=_positive(self.params, "max_frame_id_bytes")),
             max_queue=_positive(self.params, "max_queue"), workers=_positive(self.params, "workers"))
         self.server.start()
-        self.node.create_subscription("agilenn_ros/msg/FeatureFrame", "features", self.on_frame, features_qos,
-                                      raw=True)
+        self.sub_features = self.node.create_subscription("agilenn_ros/msg/FeatureFrame", "features", self.on_frame,
+                                                          features_qos, raw=True)
         self._publish_label_info()
         period = float(self.params["diagnostics_period_s"])
         if period > 0:
@@ -103,6 +103,11 @@ class EdgeNode:
 
     def publish_diagnostics(self) -> None:
         summary = self.stats.summary()
+        sample_status = getattr(self.sub_features, "sample_status", None)
+        if callable(sample_status):  # DDS transport: what the middleware dropped (also in sequence_gaps)
+            status = sample_status()
+            summary["transport_samples_lost"] = status["lost"]
+            summary["transport_samples_rejected"] = status["rejected"]
         level, text = 0, "ok"
         if self.stats.frames == 0:
             level, text = 0, "waiting for features"
