@@ -6,6 +6,7 @@ Publishes (relative names, under the ``agilenn`` namespace by default):
 """
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from agilenn_ros.codec.native import load_native
@@ -29,8 +30,8 @@ PARAMETERS: dict[str, tuple[Any, str]] = {
     "publish_classification": (True, "also publish vision_msgs/Classification on classification"),
     "diagnostics_period_s": (1.0, "period of /diagnostics messages (0 disables them)"),
     "hardware_id": ("agilenn_edge", "hardware_id field of the diagnostics status"),
-    "workers": (2, "threads that decode and run the network, sharing one onnxruntime session (calls run "
-                "in parallel; each uses `threads` intra-op threads)"),
+    "workers": (0, "threads that decode and run the network, sharing one onnxruntime session (calls run in "
+                "parallel, each with `threads` intra-op threads); 0: CPU cores + 1, at most 8"),
     "max_batch": (32, "most queued frames that go into one onnxruntime call"),
     "max_queue": (256, "most frames waiting for the network; past it the oldest are dropped and counted"),
     "max_frame_id_bytes": (256, "longest header.frame_id accepted (it is echoed in every output); longer "
@@ -45,6 +46,13 @@ def _positive(params: dict[str, Any], name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(f"parameter {name} must be an integer >= 1, got {value!r}")
     return int(value)
+
+
+def _workers(params: dict[str, Any]) -> int:
+    value = params["workers"]
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"parameter workers must be an integer >= 0 (0: automatic), got {value!r}")
+    return value or max(2, min(8, (os.cpu_count() or 1) + 1))
 
 
 class EdgeNode:
@@ -75,7 +83,7 @@ class EdgeNode:
             self.pub_classification.publish if self.pub_classification is not None else None,
             lambda: self.node.now().nanoseconds, self.log,
             limits=FieldLimits(frame_id_bytes=_positive(self.params, "max_frame_id_bytes")),
-            max_queue=_positive(self.params, "max_queue"), workers=_positive(self.params, "workers"))
+            max_queue=_positive(self.params, "max_queue"), workers=_workers(self.params))
         self.server.start()
         self.sub_features = self.node.create_subscription("agilenn_ros/msg/FeatureFrame", "features", self.on_frame,
                                                           features_qos, raw=True)
