@@ -10,6 +10,7 @@ from typing import Any
 from agilenn_ros.nodes.consumer import PredictionConsumer
 from agilenn_ros.nodes.device_node import DeviceEmulatorNode
 from agilenn_ros.nodes.edge_node import EdgeNode
+from agilenn_ros.runtime.bundle import BundleError
 from agilenn_ros.transport import make_transport
 
 FACTORIES = {"device": DeviceEmulatorNode, "edge": EdgeNode, "consumer": PredictionConsumer}
@@ -40,6 +41,9 @@ def main(argv: list[str] | None = None) -> int:
             transport.spin_once(0.2)
     except KeyboardInterrupt:
         pass
+    except BundleError as exc:  # one line naming the bundle file and the fault, no traceback
+        sys.stderr.write(f"[ERROR] cannot start: model bundle: {exc}\n")
+        return 1
     finally:
         for n in nodes:
             close = getattr(n, "close", None)
