@@ -107,7 +107,8 @@ class Source:
                 f"{self.location} has no {split} split: it is one folder of class folders "
                 f"(<root>/<class>/<image>), all of it training data; add {split}/ beside train/ "
                 "(<root>/train/<class>/..., <root>/" + split + "/<class>/...)"
-                + (" or use --split val (held out of training)" if split == "test" else ""))
+                + ("; or use --split val (the validation images held out of training), or --split all "
+                   "for a folder of new images the model never saw" if split == "test" else ""))
         return MissingSplitError(f"{self.location} has no {split} split (it holds {', '.join(self.splits())})")
 
 
