@@ -159,20 +159,28 @@ void agn_hpass_rgb888_plan(const uint8_t *row, const agn_hstep_t *steps, uint16_
 #if AGN_HAVE_DSP
     /* Per column: two 4-byte loads (r g b + one more byte), PKHBT -> bytes r0 g0 r1 g1 and
      * PKHTB -> b0 . b1 ., UXTB16 (ROR 8) -> the (c0, c1) pairs, one SMLAD per channel. */
-    for (; x < n_fast; x++) {
-        const agn_hstep_t st = steps[x];
-        uint32_t a;
-        uint32_t c;
-        uint32_t rg;
-        memcpy(&a, row + st.o0, sizeof(a));
-        memcpy(&c, row + st.o1, sizeof(c));
-        rg = dsp_pack((int32_t)a, (int32_t)c);
-        *out = (int16_t)(__smlad(__uxtb16(rg), st.w, AGN_HHALF) >> AGN_HSHIFT);
-        *g = (int16_t)(__smlad(__uxtb16((rg >> 8) | (rg << 24)), st.w, AGN_HHALF) >> AGN_HSHIFT);
-        *b = (int16_t)(__smlad(__uxtb16(dsp_pack_tops(a, c)), st.w, AGN_HHALF) >> AGN_HSHIFT);
-        out += out_step;
-        g += out_step;
-        b += out_step;
+    {
+        const uint32_t g_off = out_w * out_step; /* g = out + g_off, b = out + 2 g_off */
+        const agn_hstep_t *st = steps;
+        const agn_hstep_t *const st_end = steps + n_fast;
+        for (; st != st_end; st++) {
+            const uint32_t w = st->w;
+            uint32_t a;
+            uint32_t c;
+            uint32_t rg;
+            uint32_t gg;
+            memcpy(&a, row + st->o0, sizeof(a));
+            memcpy(&c, row + st->o1, sizeof(c));
+            rg = dsp_pack((int32_t)a, (int32_t)c);
+            __asm__("uxtb16 %0, %1, ror #8" : "=r"(gg) : "r"(rg)); /* (g0, g1) */
+            out[0] = (int16_t)(__smlad(__uxtb16(rg), w, AGN_HHALF) >> AGN_HSHIFT);
+            out[g_off] = (int16_t)(__smlad(gg, w, AGN_HHALF) >> AGN_HSHIFT);
+            out[2u * g_off] = (int16_t)(__smlad(__uxtb16(dsp_pack_tops(a, c)), w, AGN_HHALF) >> AGN_HSHIFT);
+            out += out_step;
+        }
+        x = n_fast;
+        g = out + g_off;
+        b = out + 2u * g_off;
     }
 #else
     (void)n_fast;
@@ -884,8 +892,44 @@ static __attribute__((noinline)) void quant7_row_dsp(const int32_t *dots, uint32
                                                      const int32_t *t, uint8_t *ix)
 {
     const int32_t t3 = t[3];
-    uint32_t x;
-    for (x = 0u; x < n; x++) {
+    uint32_t x = n & ~1u;
+    if (x != 0u) {
+        /* by hand, two accumulators per step (LDRD) and their two indices in one STRH */
+        const int32_t *d = dots;
+        const int32_t *const end = dots + x;
+        int32_t a0;
+        int32_t a1;
+        uint32_t m0;
+        uint32_t m1;
+        uint32_t tmp;
+#define AGN_Q7_SEARCH(A, M)                                                                 \
+    "qsub %[tmp], %[t3], %[" A "]\n\t"                                                       \
+    "lsr %[" M "], %[tmp], #31\n\t"                                                         \
+    "add %[tmp], %[t], %[" M "], lsl #4\n\t"                                                 \
+    "ldr %[tmp], [%[tmp], #4]\n\t"                                                          \
+    "qsub %[tmp], %[tmp], %[" A "]\n\t"                                                     \
+    "lsr %[tmp], %[tmp], #31\n\t"                                                           \
+    "add %[" M "], %[tmp], %[" M "], lsl #1\n\t"                                            \
+    "ldr %[tmp], [%[t], %[" M "], lsl #3]\n\t"                                               \
+    "qsub %[tmp], %[tmp], %[" A "]\n\t"                                                     \
+    "lsr %[tmp], %[tmp], #31\n\t"                                                           \
+    "add %[" M "], %[tmp], %[" M "], lsl #1\n\t"
+        __asm__ volatile("1:\n\t"
+                         "ldrd %[a0], %[a1], [%[d]], #8\n\t"
+                         AGN_Q7_SEARCH("a0", "m0")
+                         AGN_Q7_SEARCH("a1", "m1")
+                         "orr %[m0], %[m0], %[m1], lsl #8\n\t"
+                         "strh %[m0], [%[ix]], #2\n\t"
+                         "cmp %[d], %[end]\n\t"
+                         "bne 1b"
+                         : [d] "+r"(d), [ix] "+r"(ix), [a0] "=&r"(a0), [a1] "=&r"(a1),
+                           [m0] "=&r"(m0), [m1] "=&r"(m1), [tmp] "=&r"(tmp)
+                         : [t] "r"(t), [t3] "r"(t3), [end] "r"(end)
+                         : "cc", "memory");
+#undef AGN_Q7_SEARCH
+        ix -= x; /* back to the row start: the loop below indexes from it */
+    }
+    for (; x < n; x++) {
         const int32_t a = dots[x];
         uint32_t m = dsp_gt(a, t3);
         m = 2u * m + dsp_gt(a, t[4u * m + 1u]);
