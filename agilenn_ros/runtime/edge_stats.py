@@ -141,6 +141,11 @@ class EdgeStats:
         return value
 
     # --- worker side
+    def count_batch(self) -> None:
+        """One network call (of one or more frames)."""
+        with self._lock:
+            self.batches += 1
+
     def record(self, payload_bytes: int, decode_ms: float, remote_ms: float, edge_ms: float,
                age_ms: float, remote_used: bool, reason: str = "") -> None:
         with self._lock:
