@@ -54,7 +54,7 @@ jpeg-report: setup
 	  JPEG_OUT=$(abspath results/jpeg_m7.json)
 
 int8-report: setup
-	$(BIN)/python -m agilenn_ros.export.int8 report models/cifar10 --data $(CIFAR10)/test.tar.gz \
+	$(BIN)/python -m agilenn_ros.export.int8_report models/cifar10 --data $(CIFAR10)/test.tar.gz \
 	  --calib $(CIFAR10)/train.tar.gz --variants all_int8 --json results/int8_agreement.json
 
 bench: setup

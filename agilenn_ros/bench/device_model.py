@@ -31,7 +31,7 @@ CPI = 1.0
 
 def agilenn_device_cost(weights: Any, include_local: bool = True) -> dict[str, Any]:
     """MACs / parameters / SRAM / flash of AgileNN's device network from its float weights
-    (:class:`agilenn_ros.export.int8.FloatWeights`), counted like the baselines' (int8)."""
+    (:class:`agilenn_ros.runtime.device_float.FloatWeights`), counted like the baselines' (int8)."""
     h, w = weights.input_h, weights.input_w
     h1, w1 = weights.l1_shape
     fh, fw = weights.feature_shape

@@ -33,7 +33,7 @@ from agilenn_ros.bench.schemes import (BenchContext, BenchData, agilenn_rows, al
 from agilenn_ros.bench.summary import markdown, ratios, targets
 from agilenn_ros.bench.wire import LINKS_BPS
 from agilenn_ros.data import ImageSet, load_split
-from agilenn_ros.export.int8 import load_float_weights
+from agilenn_ros.runtime.device_float import load_float_weights
 from agilenn_ros.runtime.bundle import Bundle, load_bundle
 
 REPO = Path(__file__).resolve().parents[2]

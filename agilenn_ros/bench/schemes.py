@@ -18,7 +18,7 @@ from agilenn_ros.bench.baseline_bundle import BaselineMissing, ImageModel, Split
 from agilenn_ros.bench.device_model import DeviceModel, agilenn_device_cost
 from agilenn_ros.bench.wire import compressed_image_bytes, feature_frame_bytes, image_message_bytes, latency
 from agilenn_ros.codec.registry import CODEC_IDS, build_codec_tables, make_codec
-from agilenn_ros.export.int8 import FloatWeights, float_forward, nearest_centroid
+from agilenn_ros.runtime.device_float import FloatWeights, float_forward, nearest_centroid
 from agilenn_ros.runtime.bundle import Bundle
 from agilenn_ros.runtime.device_pipeline import DevicePipeline
 from agilenn_ros.runtime.edge_pipeline import EdgePipeline
