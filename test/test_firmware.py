@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from agilenn_ros.export import synthetic as syn
-from agilenn_ros.runtime import firmware_reference as ref
+from agilenn_ros.runtime import firmware_reference as fwref
 
 REPO = Path(__file__).resolve().parents[1]
 FIRMWARE = REPO / "firmware_microros"
@@ -50,15 +50,15 @@ def _check_core_against_reference(bundle: Path, frames: list[np.ndarray], cache:
     from agilenn_ros.runtime.firmware_core import FirmwareCore
     manifest = json.loads((bundle / "manifest.json").read_text())
     tables = manifest.get("codec", {}).get("tables") or None
-    m = ref.load_int8_model(bundle)
+    m = fwref.load_int8_model(bundle)
     core = FirmwareCore(bundle, cache_dir=cache)
     assert core.model_hash == m.model_hash
     assert core.remote_shape == (m.remote, m.feat_h, m.feat_w)
     for frame in frames:
         res = core.run(frame, rgb565=rgb565, big_endian=big_endian)
-        rgb = ref.rgb565_to_rgb888(frame) if rgb565 else frame
-        ref = ref.int_forward(m, rgb[None])
-        codec, payload = ref.encode_payload(ref.indices[0], m.n_centroids, tables)
+        rgb = fwref.rgb565_to_rgb888(frame) if rgb565 else frame
+        ref = fwref.int_forward(m, rgb[None])
+        codec, payload = fwref.encode_payload(ref.indices[0], m.n_centroids, tables)
         assert np.array_equal(res.logit_q, ref.logit_q[0])
         assert res.local_logits.tobytes() == ref.local_logits[0].tobytes()   # bit for bit
         assert np.array_equal(res.indices, ref.indices[0])
@@ -98,7 +98,7 @@ def test_ctypes_core_equals_numpy_reference(synthetic_bundle: Path, lib_cache: P
 
 def test_ctypes_core_rgb565(synthetic_bundle: Path, lib_cache: Path) -> None:
     _need("cc")
-    frames = [ref.rgb888_to_rgb565(f) for f in syn.synthetic_frames(3, 48, 64, seed=34)]
+    frames = [fwref.rgb888_to_rgb565(f) for f in syn.synthetic_frames(3, 48, 64, seed=34)]
     _check_core_against_reference(synthetic_bundle, frames, lib_cache, rgb565=True)
     _check_core_against_reference(synthetic_bundle, frames, lib_cache, rgb565=True, big_endian=True)
 

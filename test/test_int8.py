@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from agilenn_ros.export import int8 as q, firmware_header as hdr, int8_report as rep, synthetic as syn
-from agilenn_ros.runtime import device_float as fl, firmware_reference as ref
+from agilenn_ros.runtime import device_float as fl, firmware_reference as fwref
 
 cv2 = pytest.importorskip("cv2")
 
@@ -27,13 +27,13 @@ def frames32() -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def model96(frames32: np.ndarray) -> tuple[fl.FloatWeights, ref.Int8Model]:
+def model96(frames32: np.ndarray) -> tuple[fl.FloatWeights, fwref.Int8Model]:
     weights = syn.make_synthetic_weights(input_size=96, frames=frames32, seed=3)
     return q.build_int8_model(weights, frames32, model_hash=0x1234ABCD)
 
 
 @pytest.fixture(scope="module")
-def model24() -> tuple[fl.FloatWeights, ref.Int8Model]:
+def model24() -> tuple[fl.FloatWeights, fwref.Int8Model]:
     frames = syn.synthetic_frames(48, 8, 8, seed=6)
     weights = syn.make_synthetic_weights(input_size=24, frames=frames, seed=4)
     return q.build_int8_model(weights, frames)
@@ -84,20 +84,20 @@ def test_resize_float_is_cv2_inter_linear(src: tuple[int, int], dst: tuple[int, 
 
 def test_resize_fixed_is_close_to_float() -> None:
     frames = syn.synthetic_frames(3, 31, 45, seed=2)
-    fixed = ref.resize_fixed(frames, 96, 96) / 128.0
+    fixed = fwref.resize_fixed(frames, 96, 96) / 128.0
     assert np.abs(fixed - fl.resize_float(frames, 96, 96)).max() < 0.006
-    assert ref.resize_fixed(frames, 96, 96).max() <= 255 * 128
+    assert fwref.resize_fixed(frames, 96, 96).max() <= 255 * 128
 
 
 def test_rgb565_conversions() -> None:
     rgb = syn.synthetic_frames(1, 4, 6, seed=3)[0]
-    packed = ref.rgb888_to_rgb565(rgb)
-    back = ref.rgb565_to_rgb888(packed)
+    packed = fwref.rgb888_to_rgb565(rgb)
+    back = fwref.rgb565_to_rgb888(packed)
     assert np.abs(back.astype(int) - rgb.astype(int)).max() <= 7
-    assert ref.rgb565_to_rgb888(np.array([[0xFFFF, 0xF800, 0x07E0, 0x001F]], np.uint16)).tolist() == \
+    assert fwref.rgb565_to_rgb888(np.array([[0xFFFF, 0xF800, 0x07E0, 0x001F]], np.uint16)).tolist() == \
         [[[255, 255, 255], [255, 0, 0], [0, 255, 0], [0, 0, 255]]]
     as_bytes = packed.astype("<u2").view(np.uint8).reshape(4, 6, 2)
-    assert np.array_equal(ref.rgb565_to_rgb888(as_bytes), back)
+    assert np.array_equal(fwref.rgb565_to_rgb888(as_bytes), back)
 
 
 # ------------------------------------------------------------------------------ fixed point
@@ -121,7 +121,7 @@ def test_requantize_matches_its_definition() -> None:
     acc = rng.integers(-2**31, 2**31, 3000)
     mult = rng.integers(2**30, 2**31, 3000)
     shift = rng.integers(1, 32, 3000)
-    got = ref.requantize(acc, mult, shift)
+    got = fwref.requantize(acc, mult, shift)
     for a, m, s, g in zip(acc[:400], mult[:400], shift[:400], got[:400]):
         high = (int(a) * int(m)) >> 32                      # floor division by 2**32
         expect = math.floor(Fraction(high, 2**int(s)) + Fraction(1, 2))
@@ -177,7 +177,7 @@ def test_integer_path_agrees_with_float(model96, model24) -> None:
 
 def test_all_int8_config_is_measurably_worse(model96, frames32) -> None:
     fw, m = model96
-    _, m8 = q.build_int8_model(fw, frames32, ref.QuantConfig.all_int8())
+    _, m8 = q.build_int8_model(fw, frames32, fwref.QuantConfig.all_int8())
     frames = syn.synthetic_frames(30, 32, 32, seed=22)
     good = rep.compare_float_int8(fw, m, frames)["indices_equal_rate"]
     int8_only = rep.compare_float_int8(fw, m8, frames)["indices_equal_rate"]
@@ -187,18 +187,18 @@ def test_all_int8_config_is_measurably_worse(model96, frames32) -> None:
 def test_int_forward_rejects_bad_frames(model24) -> None:
     _, m = model24
     with pytest.raises(ValueError):
-        ref.int_forward(m, np.zeros((1, 8, 8, 3), np.float32))
+        fwref.int_forward(m, np.zeros((1, 8, 8, 3), np.float32))
     with pytest.raises(ValueError):
-        ref.int_forward(m, np.zeros((8, 8, 3), np.uint8))
+        fwref.int_forward(m, np.zeros((8, 8, 3), np.uint8))
 
 
 # ------------------------------------------------------------------------------ header, params, payload
 
 def test_params_json_round_trip(model96) -> None:
     _, m = model96
-    back = ref.model_from_json(json.loads(json.dumps(ref.model_to_json(m))))
+    back = fwref.model_from_json(json.loads(json.dumps(fwref.model_to_json(m))))
     frames = syn.synthetic_frames(4, 32, 32, seed=9)
-    a, b = ref.int_forward(m, frames), ref.int_forward(back, frames)
+    a, b = fwref.int_forward(m, frames), fwref.int_forward(back, frames)
     assert np.array_equal(a.logit_q, b.logit_q) and np.array_equal(a.indices, b.indices)
     assert hdr.generate_header(m) == hdr.generate_header(back)
 
@@ -222,12 +222,12 @@ def test_encode_payload_policy() -> None:
     skewed = (rng.random((200, 19, 4, 4)) < 0.1).astype(np.uint8) * rng.integers(0, 8, (200, 19, 4, 4))
     tables = build_codec_tables(skewed.astype(np.uint8), 8)
     typical = skewed[0]
-    cid, payload = ref.encode_payload(typical, 8, tables)
+    cid, payload = fwref.encode_payload(typical, 8, tables)
     assert cid == RansCodec.codec_id and payload == RansCodec(tables["rans"]).encode(typical)
     noisy = rng.integers(0, 8, (19, 4, 4)).astype(np.uint8)      # costs more than packed
-    cid, payload = ref.encode_payload(noisy, 8, tables)
+    cid, payload = fwref.encode_payload(noisy, 8, tables)
     assert cid == PackedCodec.codec_id and payload == PackedCodec(8).encode(noisy)
-    assert ref.encode_payload(typical, 8, None) == (0, PackedCodec(8).encode(typical))
+    assert fwref.encode_payload(typical, 8, None) == (0, PackedCodec(8).encode(typical))
 
 
 def test_export_firmware_writes_header_and_params(tmp_path: Path) -> None:
@@ -238,7 +238,7 @@ def test_export_firmware_writes_header_and_params(tmp_path: Path) -> None:
     (tmp_path / "manifest.json").write_text(json.dumps(manifest))
     m, header = q.export_firmware(tmp_path, frames)
     assert header.read_text().count("0x00c0ffeeu") == 1
-    assert ref.load_int8_model(tmp_path).model_hash == 0xC0FFEE
+    assert fwref.load_int8_model(tmp_path).model_hash == 0xC0FFEE
     assert m.feat_h == 4
 
 
@@ -256,7 +256,7 @@ def test_evaluate_bundle_report(tmp_path: Path) -> None:
 def test_synthetic_bundle_is_self_consistent(tmp_path: Path) -> None:
     out = syn.make_synthetic_bundle(tmp_path / "synth", input_size=24)
     manifest = json.loads((out / "manifest.json").read_text())
-    m = ref.load_int8_model(out)
+    m = fwref.load_int8_model(out)
     assert f"{m.model_hash:08x}" == manifest["model_hash"]
     codec_c = hdr.codec_tables_c(manifest["codec"]["tables"])
     regenerated = hdr.generate_header(m, model_id=manifest["model_id"], codec_c=codec_c)
@@ -291,7 +291,7 @@ def test_float_reference_matches_device_onnx(digits_bundle: Path) -> None:
 
 def test_digits_bundle_int8_agreement(digits_bundle: Path) -> None:
     fw = fl.load_float_weights(digits_bundle / "fe_weights.npz")
-    m = ref.load_int8_model(digits_bundle)
+    m = fwref.load_int8_model(digits_bundle)
     frames = _bundle_frames(digits_bundle, 200)
     report = rep.compare_float_int8(fw, m, frames)
     assert report["indices_equal_rate"] >= 0.99, report
