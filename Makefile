@@ -5,13 +5,14 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.setup-$(shell cat pyproject.toml setup.py Makefile | sha256sum | cut -c1-12)
 APT_PACKAGES := gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm
 
-.PHONY: setup test demo firmware-report jpeg-report int8-report bench bench-quick apt clean help
+.PHONY: setup test demo firmware-report profile jpeg-report int8-report bench bench-quick apt clean help
 
 help:
 	@echo "make setup            create .venv with everything installed (idempotent)"
 	@echo "make test             setup, then the whole test suite"
 	@echo "make demo             setup, then the device -> DDS -> edge pipeline on sample images"
 	@echo "make firmware-report  cross-compile the firmware core, run it in QEMU, write results/firmware.json"
+	@echo "make profile          where the firmware core's instructions go (per stage, per function, QEMU)"
 	@echo "make jpeg-report      libjpeg-turbo's encoder (fetched with apt-get source) measured in QEMU, results/jpeg_m7.json"
 	@echo "make int8-report      float vs firmware integer path on the CIFAR-10 test set (results/int8_agreement.json)"
 	@echo "make bench            the side-by-side benchmark (results/, BENCHMARKS.md)"
@@ -45,6 +46,9 @@ demo: setup
 firmware-report: setup
 	$(MAKE) -C firmware_microros report BUNDLE=$(abspath models/cifar10) PYTHON=$(abspath $(BIN)/python) \
 	  OUT=$(abspath results/firmware.json)
+
+profile: setup
+	$(MAKE) -C firmware_microros profile BUNDLE=$(abspath models/cifar10) PYTHON=$(abspath $(BIN)/python)
 
 CIFAR10 ?= $(abspath ../shared/data/cifar10)
 

@@ -96,6 +96,11 @@ def _cmd_export_baseline(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_bench_edge(args: argparse.Namespace) -> int:
+    from agilenn_ros.bench.edge_load import bench_edge_command
+    return bench_edge_command(args)
+
+
 def _cmd_bench(args: argparse.Namespace) -> int:
     from agilenn_ros.bench.run import bench_command
     return bench_command(args)
@@ -174,6 +179,12 @@ def build_parser() -> argparse.ArgumentParser:
     from agilenn_ros.bench.cli_args import add_bench_arguments
     add_bench_arguments(p)
     p.set_defaults(func=_cmd_bench)
+
+    p = sub.add_parser("bench-edge", help="the edge node under load from a separate load-generator process: "
+                                          "frames/s, latency p50/p99, loss accounting")
+    from agilenn_ros.bench.edge_load import add_bench_edge_arguments
+    add_bench_edge_arguments(p)
+    p.set_defaults(func=_cmd_bench_edge)
 
     p = sub.add_parser("demo", help="device emulator(s) -> DDS -> edge node -> consumer on the sample images")
     from agilenn_ros.demo import add_arguments as demo_arguments

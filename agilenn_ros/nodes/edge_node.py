@@ -24,7 +24,8 @@ PARAMETERS: dict[str, tuple[Any, str]] = {
     "threads": (1, "onnxruntime threads for the remote network"),
     "features_reliability": ("reliable", "QoS of the features subscription: reliable (matches micro-ROS "
                              "rclc_publisher_init_default and the emulator) or best_effort"),
-    "features_depth": (50, "history depth of the features subscription"),
+    "features_depth": (200, "history depth of the features subscription (the edge drains it at once; "
+                       "overload drops happen in its own queue, counted)"),
     "publish_classification": (True, "also publish vision_msgs/Classification on classification"),
     "diagnostics_period_s": (1.0, "period of /diagnostics messages (0 disables them)"),
     "hardware_id": ("agilenn_edge", "hardware_id field of the diagnostics status"),
