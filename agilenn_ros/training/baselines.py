@@ -56,7 +56,7 @@ class BaselineNetwork(nn.Module):
 
 
 def load_baseline_data(profile: BaselineProfile, data: str, max_train: int = 0) -> tuple[ImageSet, ImageSet]:
-    return load_train_val(profile.dataset, data, profile.data.val_size, max_train)
+    return load_train_val(profile.dataset, data, profile.data.input_size, profile.data.val_size, max_train)
 
 
 def load_baseline_checkpoint(path: Path) -> tuple[dict[str, Any], BaselineProfile, BaselineNetwork]:
