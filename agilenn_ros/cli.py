@@ -98,7 +98,7 @@ def _cmd_make_bag(args: argparse.Namespace) -> int:
 def _cmd_train_baseline(args: argparse.Namespace) -> int:
     from agilenn_ros.baseline_config import load_baseline_profile
     from agilenn_ros.training.baselines import train_baseline
-    profile = load_baseline_profile(args.profile)
+    profile = _with_val_size(load_baseline_profile(args.profile), args.val_size)
     if args.threads:
         import dataclasses
         profile = dataclasses.replace(profile, train=dataclasses.replace(profile.train, threads=args.threads))
@@ -193,6 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output directory (best.pt, last.pt, metrics.jsonl)")
     p.add_argument("--epochs", type=int, default=0, help="override the profile's epochs")
     p.add_argument("--max-train", type=int, default=0, help="use only N training images (quick runs)")
+    p.add_argument("--val-size", type=_val_size_arg, default=None, help="as for train")
     p.add_argument("--restart", action="store_true", help="ignore OUT/last.pt and start over")
     p.add_argument("--threads", type=int, default=0,
                    help="torch threads (default: the profile's train.threads; 0 there means all cores)")

@@ -216,3 +216,47 @@ def test_split_archives_folder_and_cifar_layout(tmp_path: Path) -> None:
     source = open_source(folder)
     assert source.splits() == ["train", "test"]
     assert len(source.load("train", 16)) == 6 and len(source.load("test", 16)) == 2
+
+
+def test_more_layouts_users_have(tmp_path: Path) -> None:
+    import cv2
+    import zipfile
+    # Roboflow export: train/valid/test plus data.yaml and a README
+    robo = make_split_tree(tmp_path / "robo", {"train": {"cat": 3, "dog": 3}, "valid": {"cat": 1, "dog": 1},
+                                               "test": {"cat": 1, "dog": 1}}, ".jpg")
+    (robo / "data.yaml").write_text("names: [cat, dog]")
+    assert open_source(robo).splits() == ["train", "val", "test"]
+    # zip written on Windows (backslashes), upper-case suffixes, accented names stored decomposed
+    zp = tmp_path / "win.zip"
+    with zipfile.ZipFile(zp, "w") as zf:
+        for cls in (unicodedata.normalize("NFD", "café"), "thé"):
+            for i in range(2):
+                zf.writestr(f"set\\{cls}\\{i}.PNG", encode(image_rgb("cat", i), ".png"))
+    assert load_split(zp, "train", 16).class_names == ["café", "thé"]
+    # tar.bz2 made with "tar -C dir ." (members start with ./)
+    src = make_class_tree(tmp_path / "dot", {"cat": 2, "dog": 2}, ".bmp")
+    tp = tmp_path / "dot.tar.bz2"
+    with tarfile.open(tp, "w:bz2") as tar:
+        tar.add(src, arcname=".")
+    assert load_split(tp, "train", 16).class_counts() == {"cat": 2, "dog": 2}
+    # Kaggle style: class in the file name, no class folders: one clear line
+    kaggle = tmp_path / "kaggle"
+    for i in range(2):
+        write_image(kaggle / "train" / f"cat.{i}.jpg", "cat", i, ".jpg")
+    with pytest.raises(DatasetError, match=r"kaggle/train: no class folders with images"):
+        load_split(kaggle, "train", 16)
+    # unlabeled test/: training warns, loading it is a clear error
+    unl = make_split_tree(tmp_path / "unl", {"train": {"cat": 4, "dog": 4}})
+    write_image(unl / "test" / "0.png", "cat", 0)
+    loaded = prepare_training_data(unl, 16, 0.25)
+    assert any("test: no class folders with images" in w for w in loaded.warnings)
+    # 16-bit grayscale, RGBA and 1x1 GIF files
+    pix = tmp_path / "pix"
+    for d in ("gray16", "rgba", "one"):
+        (pix / d).mkdir(parents=True)
+    cv2.imwrite(str(pix / "gray16" / "0.png"), np.full((8, 8), 40000, np.uint16))
+    cv2.imwrite(str(pix / "rgba" / "0.png"), np.full((8, 8, 4), (10, 20, 200, 128), np.uint8))
+    cv2.imwrite(str(pix / "one" / "0.gif"), np.full((1, 1, 3), 90, np.uint8))
+    data = load_split(pix, "train", 16)
+    assert data.images.shape == (3, 16, 16, 3) and data.class_names == ["gray16", "one", "rgba"]
+    assert abs(int(data.images[0, 0, 0, 0]) - 40000 // 257) <= 1 and tuple(data.images[2, 0, 0]) == (200, 20, 10)

@@ -101,7 +101,10 @@ def prepare_training_data(data: str | Source, size: int | tuple[int, int], val_s
         else:
             problem = class_mismatch(sorted(test_counts), sorted(train.class_names), source.split_where("test"),
                                      "the training classes")
-            if problem:
+            if not test_counts:
+                warnings.append(f"{source.split_where('test')}: no class folders with images; export needs "
+                                "--skip-metrics and evaluate cannot score it")
+            elif problem:
                 warnings.append(f"{problem}; export and evaluate will refuse this test split")
     if max_train and max_train < len(train):
         keep = np.random.default_rng(0).permutation(len(train))[:max_train]

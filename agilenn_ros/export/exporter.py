@@ -171,7 +171,12 @@ def _holdout_metrics(out: Path, profile: Profile, model: AgileNN, body: torch.nn
     from agilenn_ros.runtime.evaluate import evaluate_bundle
     source = loaded.source
     if "test" in source.splits():
-        test, split, origin = load_holdout(source, "test", profile.data.input_size, profile.data.val_size)
+        try:
+            test, split, origin = load_holdout(source, "test", profile.data.input_size, profile.data.val_size)
+        except DatasetError as exc:
+            if "\n" in str(exc):
+                raise
+            raise DatasetError(f"{exc}; export with --skip-metrics to skip metrics.json") from None
     else:
         test, split = loaded.val, "val"
         origin = f"validation images ({loaded.val_origin}; held out of training, used to pick best.pt)"
