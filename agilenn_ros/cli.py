@@ -170,9 +170,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("evaluate", help="evaluate a model bundle with onnxruntime (no torch)")
     p.add_argument("--model", required=True, help="bundle directory or name (e.g. cifar10)")
     p.add_argument("--data", required=True, help="dataset (as for train)")
-    p.add_argument("--split", default="test", choices=["train", "val", "test"],
+    p.add_argument("--split", default="test", choices=["train", "val", "test", "all"],
                    help="test (default), val (the val/ folder, else the validation images carved from train as "
-                        "training did: held out of training), or train (images the model was trained on)")
+                        "training did: held out of training), train (images the model was trained on), or all "
+                        "(every image of a folder without split folders, e.g. new images; reported as 'all')")
     p.add_argument("--limit", type=int, default=0, help="evaluate only the first N images")
     p.add_argument("--json", default="", help="write the result as JSON here")
     p.set_defaults(func=_cmd_evaluate)

@@ -89,6 +89,9 @@ def test_train_export_evaluate_flat_folder_with_honest_splits(tmp_path: Path, pr
     assert abs(result["accuracy"] - metrics["accuracy"]) < 1e-9
     rc, out, _ = agilenn(capsys, "evaluate", "--model", str(bundle), "--data", str(data), "--split", "train")
     assert rc == 0 and json.loads(out)["split"] == "train" and "trained on" in json.loads(out)["split_origin"]
+    new_images = make_class_tree(tmp_path / "new", {"cat": 2, "dog": 2, "fish": 2})
+    rc, out, _ = agilenn(capsys, "evaluate", "--model", str(bundle), "--data", str(new_images), "--split", "all")
+    assert rc == 0 and json.loads(out)["split"] == "all" and json.loads(out)["samples"] == 6
 
 
 def test_export_and_evaluate_check_class_names(tmp_path: Path, profile: Path,

@@ -117,11 +117,19 @@ def load_holdout(data: str | Source, split: str, size: int | tuple[int, int] | N
     """Images to score a model on and an honest description of them.
 
     ``split``: "test", "val" (the ``val/`` split, else the validation images carved from train
-    with ``val_size`` exactly as training did), "train", or "auto" (test where it exists, else val).
+    with ``val_size`` exactly as training did), "train", "all" (every image of a folder without
+    split folders, labelled "all", never "test") or "auto" (test where it exists, else val).
     Returns (images, split name, description).
     """
     source = data if isinstance(data, Source) else open_source(data)
     splits = source.splits()
+    if split == "all":
+        if not source.flat:
+            raise DatasetError(f"{source.location} has split folders ({', '.join(splits)}): choose --split "
+                               "test, val or train")
+        return (source.load("train", input_size(size) if size is not None else None), "all",
+                f"every image of {source.location} (a folder without split folders; held out of training only "
+                "if the model was not trained on this folder)")
     if split == "auto":
         split = "test" if "test" in splits else "val"
     hw = input_size(size) if size is not None else None

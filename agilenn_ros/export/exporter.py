@@ -111,7 +111,8 @@ def export_bundle(checkpoint: Path, out: Path, data: str = "", calibration: int 
         "files": {"device.onnx": {}, "edge.onnx": {}, "fe_weights.npz": {}},
         "training": {"epochs": ckpt.get("epoch"), "wall_seconds": ckpt.get("wall_seconds"),
                      "val_metrics": ckpt.get("val_metrics"), "profile": profile.to_dict(),
-                     "importance": "exact" if profile.importance.exact else "cheap"},
+                     "importance": "exact" if profile.importance.exact else "cheap",
+                     "data": ckpt.get("identity"), "val_origin": ckpt.get("val_origin")},
     }
     _write_manifest(out, manifest)
 

@@ -80,7 +80,7 @@ def bundle_val_size(bundle: Bundle) -> float:
 def evaluate_command(args: argparse.Namespace) -> int:
     bundle = load_bundle(args.model)
     source = open_source(args.data)
-    if args.split not in source.splits() and not (args.split == "val" and "train" in source.splits()):
+    if args.split not in source.splits() + ["all"] and not (args.split == "val" and "train" in source.splits()):
         raise source.missing(args.split)
     data, split, origin = load_holdout(source, args.split, bundle.input_hw, bundle_val_size(bundle))
     for line in data.notes:

@@ -159,20 +159,28 @@ void agn_hpass_rgb888_plan(const uint8_t *row, const agn_hstep_t *steps, uint16_
 #if AGN_HAVE_DSP
     /* Per column: two 4-byte loads (r g b + one more byte), PKHBT -> bytes r0 g0 r1 g1 and
      * PKHTB -> b0 . b1 ., UXTB16 (ROR 8) -> the (c0, c1) pairs, one SMLAD per channel. */
-    for (; x < n_fast; x++) {
-        const agn_hstep_t st = steps[x];
-        uint32_t a;
-        uint32_t c;
-        uint32_t rg;
-        memcpy(&a, row + st.o0, sizeof(a));
-        memcpy(&c, row + st.o1, sizeof(c));
-        rg = dsp_pack((int32_t)a, (int32_t)c);
-        *out = (int16_t)(__smlad(__uxtb16(rg), st.w, AGN_HHALF) >> AGN_HSHIFT);
-        *g = (int16_t)(__smlad(__uxtb16((rg >> 8) | (rg << 24)), st.w, AGN_HHALF) >> AGN_HSHIFT);
-        *b = (int16_t)(__smlad(__uxtb16(dsp_pack_tops(a, c)), st.w, AGN_HHALF) >> AGN_HSHIFT);
-        out += out_step;
-        g += out_step;
-        b += out_step;
+    {
+        const uint32_t g_off = out_w * out_step; /* g = out + g_off, b = out + 2 g_off */
+        const agn_hstep_t *st = steps;
+        const agn_hstep_t *const st_end = steps + n_fast;
+        for (; st != st_end; st++) {
+            const uint32_t w = st->w;
+            uint32_t a;
+            uint32_t c;
+            uint32_t rg;
+            uint32_t gg;
+            memcpy(&a, row + st->o0, sizeof(a));
+            memcpy(&c, row + st->o1, sizeof(c));
+            rg = dsp_pack((int32_t)a, (int32_t)c);
+            __asm__("uxtb16 %0, %1, ror #8" : "=r"(gg) : "r"(rg)); /* (g0, g1) */
+            out[0] = (int16_t)(__smlad(__uxtb16(rg), w, AGN_HHALF) >> AGN_HSHIFT);
+            out[g_off] = (int16_t)(__smlad(gg, w, AGN_HHALF) >> AGN_HSHIFT);
+            out[2u * g_off] = (int16_t)(__smlad(__uxtb16(dsp_pack_tops(a, c)), w, AGN_HHALF) >> AGN_HSHIFT);
+            out += out_step;
+        }
+        x = n_fast;
+        g = out + g_off;
+        b = out + 2u * g_off;
     }
 #else
     (void)n_fast;
@@ -188,6 +196,70 @@ void agn_hpass_rgb888_plan(const uint8_t *row, const agn_hstep_t *steps, uint16_
         out += out_step;
         g += out_step;
         b += out_step;
+    }
+}
+
+void agn_hplan_rgb565(const agn_tap_t *xt, uint16_t out_w, agn_hstep_t *steps)
+{
+    uint32_t x;
+    for (x = 0u; x < out_w; x++) {
+        const uint32_t f = xt[x].frac;
+        steps[x].o0 = (uint16_t)(2u * xt[x].i0);
+        if (f == 0u) {
+            steps[x].o1 = steps[x].o0;
+            steps[x].w = ((uint32_t)1u << 14) | ((uint32_t)1u << 30);
+        } else {
+            steps[x].o1 = (uint16_t)(2u * xt[x].i1);
+            steps[x].w = ((uint32_t)AGN_K_COEF_ONE - f) | (f << 16);
+        }
+    }
+}
+
+void agn_hpass_rgb565_plan(const uint8_t *row, const agn_hstep_t *steps, uint16_t out_w,
+                           int16_t *out, uint32_t out_step, uint32_t big_endian)
+{
+    const uint32_t g_off = out_w * out_step; /* g = out + g_off, b = out + 2 g_off */
+    const agn_hstep_t *st = steps;
+    const agn_hstep_t *const st_end = steps + out_w;
+
+    for (; st != st_end; st++, out += out_step) {
+        const uint32_t w = st->w;
+        uint16_t v0;
+        uint16_t v1;
+        memcpy(&v0, row + st->o0, sizeof(v0));
+        memcpy(&v1, row + st->o1, sizeof(v1));
+#if AGN_HAVE_DSP
+        {
+            /* both pixels in one word (little-endian host order; REV16 for big-endian) */
+            uint32_t px = dsp_pack((int32_t)v0, (int32_t)v1);
+            uint32_t t;
+            if (big_endian) {
+                __asm__("rev16 %0, %1" : "=r"(px) : "r"(px));
+            }
+            t = (px >> 11) & 0x001F001Fu;
+            out[0] = (int16_t)(__smlad(((t + (t << 5)) >> 2) & 0x00FF00FFu, w, AGN_HHALF) >> AGN_HSHIFT);
+            t = (px >> 5) & 0x003F003Fu;
+            out[g_off] = (int16_t)(__smlad(((t + (t << 6)) >> 4) & 0x00FF00FFu, w, AGN_HHALF) >> AGN_HSHIFT);
+            t = px & 0x001F001Fu;
+            out[2u * g_off] = (int16_t)(__smlad(((t + (t << 5)) >> 2) & 0x00FF00FFu, w, AGN_HHALF) >> AGN_HSHIFT);
+        }
+#else
+        {
+            const uint8_t *b0 = (const uint8_t *)&v0;
+            const uint8_t *b1 = (const uint8_t *)&v1;
+            const uint32_t lo = big_endian ? 1u : 0u;
+            const int32_t w0 = (int32_t)(w & 0xFFFFu);
+            const int32_t w1 = (int32_t)(w >> 16);
+            uint8_t p0[3];
+            uint8_t p1[3];
+            /* bytes in memory order, whatever the host's byte order */
+            agn_rgb565_value_to_rgb888((uint32_t)b0[lo] | ((uint32_t)b0[1u - lo] << 8), p0);
+            agn_rgb565_value_to_rgb888((uint32_t)b1[lo] | ((uint32_t)b1[1u - lo] << 8), p1);
+            out[0] = (int16_t)(((int32_t)p0[0] * w0 + (int32_t)p1[0] * w1 + AGN_HHALF) >> AGN_HSHIFT);
+            out[g_off] = (int16_t)(((int32_t)p0[1] * w0 + (int32_t)p1[1] * w1 + AGN_HHALF) >> AGN_HSHIFT);
+            out[2u * g_off] = (int16_t)(((int32_t)p0[2] * w0 + (int32_t)p1[2] * w1 + AGN_HHALF) >> AGN_HSHIFT);
+        }
+#endif
     }
 }
 
@@ -884,8 +956,44 @@ static __attribute__((noinline)) void quant7_row_dsp(const int32_t *dots, uint32
                                                      const int32_t *t, uint8_t *ix)
 {
     const int32_t t3 = t[3];
-    uint32_t x;
-    for (x = 0u; x < n; x++) {
+    uint32_t x = n & ~1u;
+    if (x != 0u) {
+        /* by hand, two accumulators per step (LDRD) and their two indices in one STRH */
+        const int32_t *d = dots;
+        const int32_t *const end = dots + x;
+        int32_t a0;
+        int32_t a1;
+        uint32_t m0;
+        uint32_t m1;
+        uint32_t tmp;
+#define AGN_Q7_SEARCH(A, M)                                                                 \
+    "qsub %[tmp], %[t3], %[" A "]\n\t"                                                       \
+    "lsr %[" M "], %[tmp], #31\n\t"                                                         \
+    "add %[tmp], %[t], %[" M "], lsl #4\n\t"                                                 \
+    "ldr %[tmp], [%[tmp], #4]\n\t"                                                          \
+    "qsub %[tmp], %[tmp], %[" A "]\n\t"                                                     \
+    "lsr %[tmp], %[tmp], #31\n\t"                                                           \
+    "add %[" M "], %[tmp], %[" M "], lsl #1\n\t"                                            \
+    "ldr %[tmp], [%[t], %[" M "], lsl #3]\n\t"                                               \
+    "qsub %[tmp], %[tmp], %[" A "]\n\t"                                                     \
+    "lsr %[tmp], %[tmp], #31\n\t"                                                           \
+    "add %[" M "], %[tmp], %[" M "], lsl #1\n\t"
+        __asm__ volatile("1:\n\t"
+                         "ldrd %[a0], %[a1], [%[d]], #8\n\t"
+                         AGN_Q7_SEARCH("a0", "m0")
+                         AGN_Q7_SEARCH("a1", "m1")
+                         "orr %[m0], %[m0], %[m1], lsl #8\n\t"
+                         "strh %[m0], [%[ix]], #2\n\t"
+                         "cmp %[d], %[end]\n\t"
+                         "bne 1b"
+                         : [d] "+r"(d), [ix] "+r"(ix), [a0] "=&r"(a0), [a1] "=&r"(a1),
+                           [m0] "=&r"(m0), [m1] "=&r"(m1), [tmp] "=&r"(tmp)
+                         : [t] "r"(t), [t3] "r"(t3), [end] "r"(end)
+                         : "cc", "memory");
+#undef AGN_Q7_SEARCH
+        ix -= x; /* back to the row start: the loop below indexes from it */
+    }
+    for (; x < n; x++) {
         const int32_t a = dots[x];
         uint32_t m = dsp_gt(a, t3);
         m = 2u * m + dsp_gt(a, t[4u * m + 1u]);
