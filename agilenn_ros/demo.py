@@ -44,9 +44,11 @@ def _read_jsonl(path: Path) -> list[dict[str, Any]]:
 
 
 def _stop(procs: list[subprocess.Popen]) -> None:
+    # SIGTERM: a node that is running shuts down cleanly (its transport handles it); one still
+    # importing ends silently, where SIGINT would print a KeyboardInterrupt traceback
     for p in procs:
         if p.poll() is None:
-            p.send_signal(signal.SIGINT)
+            p.send_signal(signal.SIGTERM)
     deadline = time.monotonic() + 5
     for p in procs:
         try:
@@ -55,13 +57,18 @@ def _stop(procs: list[subprocess.Popen]) -> None:
             p.kill()
 
 
+def _node_name(proc: subprocess.Popen) -> str:
+    args = [str(a) for a in proc.args] if isinstance(proc.args, (list, tuple)) else [str(proc.args)]
+    return next((a.split(":=", 1)[1] for a in args if a.startswith("__node:=")), "node")
+
+
 def summarize(sent: list[dict[str, Any]], received: list[dict[str, Any]], class_names: list[str]) -> dict[str, Any]:
     labels = {(r["device_id"], r["sequence"]): r["label"] for r in sent}
     scored = [(labels[(p["device_id"], p["sequence"])], p["class_id"]) for p in received
               if labels.get((p["device_id"], p["sequence"]), -1) >= 0]
-    def pct(values: list[float]) -> dict[str, float]:
+    def pct(values: list[float]) -> dict[str, float | None]:
         if not values:
-            return {"p50": float("nan"), "p99": float("nan"), "mean": float("nan")}
+            return {"p50": None, "p99": None, "mean": None}
         arr = np.asarray(values)
         return {"p50": round(float(np.percentile(arr, 50)), 3), "p99": round(float(np.percentile(arr, 99)), 3),
                 "mean": round(float(arr.mean()), 3)}
@@ -79,9 +86,70 @@ def summarize(sent: list[dict[str, Any]], received: list[dict[str, Any]], class_
     }
 
 
+def usage_errors(args: argparse.Namespace, env: dict[str, str]) -> list[str]:
+    """Every problem with the arguments and the environment, one line each, found before any
+    process starts (exit status 2)."""
+    errors = []
+    if args.frames < 1:
+        errors.append(f"--frames must be at least 1, not {args.frames}")
+    if args.devices < 1:
+        errors.append(f"--devices must be at least 1, not {args.devices}")
+    if not args.rate > 0 or args.rate != args.rate or args.rate == float("inf"):
+        errors.append(f"--rate must be a positive number of frames per second, not {args.rate}")
+    if not args.timeout > 0 or args.timeout != args.timeout:
+        errors.append(f"--timeout must be a positive number of seconds, not {args.timeout}")
+    from agilenn_ros.transport.base import TransportError
+    from agilenn_ros.transport.dds_config import discovery_from_env
+    try:
+        discovery_from_env(env)
+    except TransportError as exc:
+        errors.append(f"{exc} (ROS 2 domain ids are integers 0..232)")
+    if args.images and args.images != "digits" and not Path(args.images).expanduser().exists():
+        errors.append(f"--images {args.images}: no such file or directory")
+    if args.json and Path(args.json).expanduser().is_dir():
+        errors.append(f"--json {args.json} is a directory; give a file name")
+    return errors
+
+
+def runtime_error(transport: str) -> str:
+    """Why the demo cannot run here (exit status 1), or ''."""
+    import importlib.util
+    if transport == "rclpy" and importlib.util.find_spec("rclpy") is None:
+        return "--transport rclpy: rclpy is not installed (source a ROS 2 setup or use --transport dds)"
+    if transport == "dds" and importlib.util.find_spec("cyclonedds") is None:
+        return "--transport dds: the cyclonedds package is not installed (pip install cyclonedds==11.0.1)"
+    return ""
+
+
 def run_demo(args: argparse.Namespace) -> int:
-    bundle = load_bundle(args.model)
-    images = Path(args.images) if args.images else sample_images_dir()
+    """Exit status: 0 when every frame got a prediction, 1 otherwise or on a runtime error,
+    2 for bad arguments (each reported on its own line before any process starts)."""
+    problems = usage_errors(args, dict(os.environ))
+    for line in problems:
+        print(f"agilenn demo: error: {line}", file=sys.stderr)
+    if problems:
+        return 2
+    from agilenn_ros.data.datasets import DatasetError, load_split
+    from agilenn_ros.runtime.bundle import BundleError
+    try:
+        bundle = load_bundle(args.model)
+    except (BundleError, OSError) as exc:
+        print(f"agilenn demo: error: --model {args.model}: {exc}", file=sys.stderr)
+        return 2
+    images = Path(args.images).expanduser() if args.images else sample_images_dir()
+    try:
+        labelled = load_split(args.images if args.images == "digits" else images, "test")
+    except (DatasetError, OSError, ValueError) as exc:
+        print(f"agilenn demo: error: --images {images}: {exc}", file=sys.stderr)
+        return 2
+    if len(labelled) == 0:
+        print(f"agilenn demo: error: --images {images}: no images", file=sys.stderr)
+        return 2
+    requested = "dds" if args.transport == "auto" else args.transport
+    problem = runtime_error(os.environ.get("AGILENN_TRANSPORT", requested) if args.transport == "auto" else requested)
+    if problem:
+        print(f"agilenn demo: error: {problem}", file=sys.stderr)
+        return 1
     devices = max(1, args.devices)
     per_device = [args.frames // devices + (1 if i < args.frames % devices else 0) for i in range(devices)]
     env = dict(os.environ)
@@ -93,6 +161,7 @@ def run_demo(args: argparse.Namespace) -> int:
     sent_logs = [workdir / f"sent-{i}.jsonl" for i in range(devices)]
     predictions = workdir / "predictions.jsonl"
     procs: list[subprocess.Popen] = []
+    failed = ""
     start = time.monotonic()
     print(f"agilenn demo: model {bundle.model_id}, {args.frames} frames from {images}, {devices} device(s) "
           f"at {args.rate} Hz each, codec {args.codec}, transport {env['AGILENN_TRANSPORT']}", flush=True)
@@ -114,11 +183,17 @@ def run_demo(args: argparse.Namespace) -> int:
             sent = sum(len(_read_jsonl(p)) for p in sent_logs)
             if got >= args.frames and sent >= args.frames:
                 break
-            if any(p.poll() not in (None, 0) for p in procs):
-                print("agilenn demo: a node exited with an error", file=sys.stderr)
+            crashed = [p for p in procs if p.poll() not in (None, 0)]
+            if crashed:
+                names = ", ".join(f"{_node_name(p)} (exit status {p.returncode})" for p in crashed)
+                failed = f"a node exited with an error: {names}; its message is above"
                 break
             time.sleep(0.2)
+        else:
+            failed = f"timed out after {args.timeout:g} s (--timeout)"
         time.sleep(0.3)
+    except KeyboardInterrupt:
+        failed = "interrupted"
     finally:
         _stop(procs)
     sent = [r for p in sent_logs for r in _read_jsonl(p)]
@@ -131,13 +206,18 @@ def run_demo(args: argparse.Namespace) -> int:
     print("\n== summary ==")
     print(f"frames sent {summary['frames_sent']}, predictions received {summary['predictions_received']}, "
           f"accuracy {summary['accuracy'] if summary['accuracy'] is None else round(summary['accuracy'], 4)}")
-    print(f"payload bytes median {summary['payload_bytes_median']}, end-to-end latency ms {summary['latency_ms']}")
-    for stage, stats in summary["stage_ms"].items():
-        print(f"  {stage:<7s} ms {stats}")
+    if received:
+        print(f"payload bytes median {summary['payload_bytes_median']}, end-to-end latency ms {summary['latency_ms']}")
+        for stage, stats in summary["stage_ms"].items():
+            print(f"  {stage:<7s} ms {stats}")
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(summary, indent=2) + "\n")
     ok = summary["frames_sent"] == args.frames and summary["predictions_received"] == args.frames
+    if not ok:
+        why = failed or (f"{summary['predictions_received']} of {args.frames} frames got a prediction "
+                         f"({summary['frames_sent']} sent)")
+        print(f"agilenn demo: error: {why}", file=sys.stderr)
     return 0 if ok else 1
 
 

@@ -61,7 +61,7 @@ def test_edge_node_rejects_falls_back_and_reports(digits_bundle: Path, dds_env: 
         assert np.allclose(np.asarray(by_seq[2].scores), result.local_logits, atol=1e-6)
         assert by_seq[0].header.frame_id == "cam" and by_seq[0].label in bundle.class_names
         assert (edge.stats.rejected_model, edge.stats.rejected_invalid, edge.stats.local_only) == (1, 1, 1)
-        assert edge.stats.devices["d0"].gaps == 1
+        assert edge.stats.devices["d0"].gaps == 1 and edge.stats.sequence_gaps == 1
         keys = {kv.key: kv.value for kv in diagnostics[-1].status[0].values}
         assert keys["rejected_model_hash"] == "1" and keys["local_only_fallbacks"] == "1"
         assert keys["rans_decoder"] in ("native", "python") and keys["model"] == bundle.model_id

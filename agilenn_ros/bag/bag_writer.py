@@ -13,6 +13,7 @@ from typing import Any
 
 from rosbags.interfaces import Qos, QosDurability, QosHistory, QosLiveliness, QosReliability, QosTime
 from rosbags.rosbag2 import StoragePlugin, Writer
+from rosbags.rosbag2.enums import CompressionFormat, CompressionMode
 from rosbags.rosbag2.errors import WriterError
 
 from agilenn_ros.bag.bagio import BagError
@@ -20,6 +21,7 @@ from agilenn_ros.transport.msgtypes import serialize, typestore
 
 BAG_VERSION = 9                      # rosbag2 metadata version written by Jazzy
 STORAGES = {"mcap": StoragePlugin.MCAP, "sqlite3": StoragePlugin.SQLITE3}
+COMPRESSION_MODES = {"": None, "none": None, "message": CompressionMode.MESSAGE, "file": CompressionMode.FILE}
 INFINITE = QosTime(9223372036, 854775807)   # rosbag2's "infinite" duration
 
 
@@ -42,7 +44,9 @@ def remove_existing_bag(path: Path) -> None:
 class BagWriter:
     """A thin wrapper: one connection per topic, messages given as rosbags objects."""
 
-    def __init__(self, path: str | Path, storage: str = "mcap", force: bool = False, version: int = BAG_VERSION) -> None:
+    def __init__(self, path: str | Path, storage: str = "mcap", force: bool = False, version: int = BAG_VERSION,
+                 compression: str = "") -> None:
+        """``compression``: '' (none), 'message' or 'file' (zstd, as ``ros2 bag record --compression-mode``)."""
         if storage not in STORAGES:
             raise BagError(f"storage must be one of {sorted(STORAGES)}, not {storage!r}")
         self.path = Path(path)
@@ -52,7 +56,11 @@ class BagWriter:
             raise BagError(f"{self.path} exists already (rosbag2 never overwrites; use --force for a bag directory)")
         if version not in (8, 9):
             raise BagError(f"rosbag2 metadata version must be 8 (Iron) or 9 (Jazzy), not {version}")
+        if compression not in COMPRESSION_MODES:
+            raise BagError(f"compression must be message, file or empty, not {compression!r}")
         self.writer = Writer(self.path, version=version, storage_plugin=STORAGES[storage])  # type: ignore[arg-type]
+        if COMPRESSION_MODES[compression] is not None:
+            self.writer.set_compression(COMPRESSION_MODES[compression], CompressionFormat.ZSTD)
         self.connections: dict[str, Any] = {}
         self.counts: dict[str, int] = {}
 

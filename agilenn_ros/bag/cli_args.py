@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import argparse
 
-RAW_ENCODINGS = ("rgb8", "bgr8", "mono8", "rgba8", "bgra8")
+# the names of agilenn_ros.runtime.image_encodings.SUPPORTED_ENCODINGS (kept here so the
+# parser does not import OpenCV; a test checks the two agree)
+RAW_ENCODINGS = ("rgb8", "bgr8", "rgba8", "bgra8", "mono8", "bayer_rggb8", "bayer_bggr8", "bayer_gbrg8",
+                 "bayer_grbg8", "rgb16", "bgr16", "rgba16", "bgra16", "mono16", "bayer_rggb16", "bayer_bggr16",
+                 "bayer_gbrg16", "bayer_grbg16", "8UC1", "8UC3", "8UC4", "yuv422", "uyvy", "yuv422_yuy2", "yuyv",
+                 "nv21", "nv24")
 COMPRESSED_FORMATS = ("jpeg", "png")
 ENCODINGS = RAW_ENCODINGS + COMPRESSED_FORMATS
 STORAGE_NAMES = ("mcap", "sqlite3")
@@ -30,8 +35,9 @@ def add_make_bag_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("images", help="image folder (<class>/<image>) or archive, a CIFAR-10 release, or 'digits'")
     p.add_argument("--out", required=True, help="bag directory to create (must not exist)")
     p.add_argument("--storage", default="mcap", choices=list(STORAGE_NAMES))
-    p.add_argument("--encoding", default="rgb8", choices=list(ENCODINGS),
-                   help="sensor_msgs/Image encoding, or jpeg/png for sensor_msgs/CompressedImage")
+    p.add_argument("--encoding", default="rgb8", choices=list(ENCODINGS), metavar="ENCODING",
+                   help="sensor_msgs/Image encoding (any the readers understand, e.g. yuv422_yuy2, bayer_rggb8, "
+                        "mono16, 8UC3), or jpeg/png for sensor_msgs/CompressedImage")
     p.add_argument("--topic", default="/camera/image_raw",
                    help="image topic (compressed images go to <topic>/compressed)")
     p.add_argument("--labels-topic", default="/ground_truth",
@@ -43,3 +49,5 @@ def add_make_bag_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--jpeg-quality", type=int, default=95)
     p.add_argument("--resize", default="", help="resize every image to WxH first (e.g. 320x240)")
     p.add_argument("--force", action="store_true", help="replace an existing bag directory")
+    p.add_argument("--compression", default="", choices=["", "message", "file"],
+                   help="zstd compression as ros2 bag record --compression-mode (default: none)")

@@ -1,7 +1,8 @@
 """``agilenn make-bag``: a labelled evaluation bag from an image folder or archive.
 
-For every image: a ``sensor_msgs/msg/Image`` (rgb8, bgr8, mono8, rgba8, bgra8) or a
-``sensor_msgs/msg/CompressedImage`` (jpeg, png) on the image topic, and a
+For every image: a ``sensor_msgs/msg/Image`` in any encoding the readers understand
+(runtime/image_encodings.py: rgb8, bgr8, mono8, the 16-bit ones, Bayer, YUV 4:2:2, NV21/NV24,
+8UC1/3/4) or a ``sensor_msgs/msg/CompressedImage`` (jpeg, png) on the image topic, and a
 ``vision_msgs/msg/Classification`` with the *same header* on the labels topic (class name
 in ``results[0].class_id``, score 1.0). Compressed images go to ``<topic>/compressed``, the
 image_transport convention, unless the topic already ends in ``/compressed``.
@@ -82,18 +83,21 @@ def write_eval_bag(data: ImageSet, out: str | Path, *, storage: str = "mcap", en
                    topic: str = "/camera/image_raw", labels_topic: str = "/ground_truth", rate_hz: float = 10.0,
                    frame_id: str = "camera", start_ns: int | None = None, jpeg_quality: int = 95,
                    resize: tuple[int, int] | None = None, force: bool = False,
-                   progress: bool = False, version: int = 9) -> MakeBagResult:
+                   progress: bool = False, version: int = 9, compression: str = "") -> MakeBagResult:
     """Write ``data`` (all of it) as a labelled image bag; stamps are ``start + i / rate``."""
-    enc = encoding.lower()
+    enc = encoding.lower() if encoding.lower() in COMPRESSED_FORMATS else encoding
     if enc not in ENCODINGS:
         raise ValueError(f"encoding must be one of {', '.join(ENCODINGS)}, not {encoding!r}")
+    if resize is None and any(n % 2 for n in data.images.shape[1:3]) and enc in ("yuv422", "uyvy", "yuv422_yuy2",
+                                                                                "yuyv", "nv21", "nv24"):
+        raise ValueError(f"{enc} needs an even width and height; use --resize")
     if rate_hz <= 0:
         raise ValueError("rate must be positive")
     start = int(time.time()) * 1_000_000_000 if start_ns is None else int(start_ns)
     period = int(round(1e9 / rate_hz))
     image_topic = image_topic_for(topic, enc)
     stamps: list[int] = []
-    with BagWriter(out, storage, force=force, version=version) as bag:
+    with BagWriter(out, storage, force=force, version=version, compression=compression) as bag:
         for i in tqdm(range(len(data)), desc="make-bag", unit="img", disable=not progress, leave=False):
             rgb = data.images[i]
             if resize is not None:
@@ -111,7 +115,7 @@ def make_bag_command(args: argparse.Namespace) -> int:
     result = write_eval_bag(data, args.out, storage=args.storage, encoding=args.encoding, topic=args.topic,
                             labels_topic=args.labels_topic, rate_hz=args.rate, frame_id=args.frame_id,
                             jpeg_quality=args.jpeg_quality, resize=parse_size(args.resize), force=args.force,
-                            progress=True)
+                            progress=True, compression=args.compression)
     print(f"bag {result.path}: {result.frames} images on {result.image_topic} ({args.encoding}), "
           f"labels on {result.labels_topic or '(none)'}, {args.storage} storage")
     return 0

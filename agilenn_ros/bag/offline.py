@@ -28,7 +28,8 @@ from agilenn_ros.runtime.bundle import Bundle
 from agilenn_ros.runtime.device_pipeline import DevicePipeline
 from agilenn_ros.runtime.edge_pipeline import EdgePipeline, FrameError
 from agilenn_ros.runtime.preprocess import ImageFormatError, model_input
-from agilenn_ros.runtime.ros_images import compressed_to_rgb, image_to_rgb
+from agilenn_ros.runtime.image_encodings import UnsupportedEncoding, image_msg_to_rgb
+from agilenn_ros.runtime.ros_images import compressed_to_rgb
 from agilenn_ros.bag.bagio import COMPRESSED_IMAGE
 from agilenn_ros.bag.side_topics import stamp_ns
 from agilenn_ros.transport.msgtypes import deserialize, new_message, serialize
@@ -51,6 +52,7 @@ class FrameRecord:
     remote_ms: float
     label: int = -1               # ground truth index (-1: none)
     recorded: int = -1            # class id of the recorded Prediction (-1: none)
+    bag_ns: int = 0               # bag (receive) time of the frame's message
 
 
 @dataclass
@@ -60,6 +62,13 @@ class RunStats:
     encodings: Counter = field(default_factory=Counter)     # image encodings / codecs seen
     resolutions: Counter = field(default_factory=Counter)   # "WxH" of the source images
     frames_read: int = 0
+    examples: dict[str, str] = field(default_factory=dict)  # error kind -> first message of that kind
+
+    def error(self, kind: str, text: str = "") -> None:
+        """Count one error of ``kind``; the first ``text`` of each kind is kept for the console."""
+        self.errors[kind] += 1
+        if text and kind not in self.examples:
+            self.examples[kind] = text
 
 
 def error_kind(exc: Exception) -> str:
@@ -96,8 +105,8 @@ class ImageEvaluator:
         """(stamp ns, frame_id, model input float32 [3, H, W], resize ms) or None (counted in ``stats``)."""
         try:
             msg = deserialize(data, msgtype)
-        except Exception:  # noqa: BLE001 - corrupt CDR is counted, never fatal
-            stats.errors["undecodable_message"] += 1
+        except Exception as exc:  # noqa: BLE001 - corrupt CDR is counted, never fatal
+            stats.error("undecodable_message", f"a message cannot be deserialized as {msgtype} ({exc})")
             return None
         try:
             if msgtype == COMPRESSED_IMAGE:
@@ -105,9 +114,12 @@ class ImageEvaluator:
                 rgb = compressed_to_rgb(msg.format, msg.data)
             else:
                 stats.encodings[str(msg.encoding)] += 1
-                rgb = image_to_rgb(msg.encoding, int(msg.height), int(msg.width), int(msg.step), msg.data)
+                rgb = image_msg_to_rgb(msg)
+        except UnsupportedEncoding as exc:
+            stats.error("unsupported_encoding", str(exc))
+            return None
         except ImageFormatError as exc:
-            stats.errors["unsupported_encoding" if "unsupported" in str(exc) else "undecodable_image"] += 1
+            stats.error("undecodable_image", str(exc))
             return None
         stats.resolutions[f"{rgb.shape[1]}x{rgb.shape[0]}"] += 1
         # resized at once: a batch holds model-size inputs, not camera-size frames
@@ -118,12 +130,12 @@ class ImageEvaluator:
     def run(self, messages: Iterable[Message], stats: RunStats, total: int = 0,
             progress: bool = True) -> list[FrameRecord]:
         records: list[FrameRecord] = []
-        pending: list[tuple[int, str, np.ndarray, float]] = []
-        for _, data, msgtype in _progress(messages, total, progress, "eval-bag images"):
+        pending: list[tuple[int, str, np.ndarray, float, int]] = []
+        for bag_ns, data, msgtype in _progress(messages, total, progress, "eval-bag images"):
             stats.frames_read += 1
             frame = self.decode(data, msgtype, stats)
             if frame is not None:
-                pending.append(frame)
+                pending.append((*frame, bag_ns))
             if len(pending) >= self.batch:
                 records += self._flush(pending, stats)
                 pending = []
@@ -131,7 +143,7 @@ class ImageEvaluator:
             records += self._flush(pending, stats)
         return records
 
-    def _flush(self, frames: list[tuple[int, str, np.ndarray, float]], stats: RunStats) -> list[FrameRecord]:
+    def _flush(self, frames: list[tuple[int, str, np.ndarray, float, int]], stats: RunStats) -> list[FrameRecord]:
         n = len(frames)
         start = time.perf_counter()      # device time: resize + network share + encoding of the frame
         local, indices = self.device.infer_prepared(np.stack([f[2] for f in frames]))
@@ -147,7 +159,7 @@ class ImageEvaluator:
                 decoded.append(self.edge.codec(self.device.codec_id).decode(payload, shape))
                 ok.append(i)
             except CodecError as exc:      # cannot happen with the bundle's own codecs; counted anyway
-                stats.errors[error_kind(exc)] += 1
+                stats.error(error_kind(exc), str(exc))
                 stats.fallbacks["undecodable payload"] += 1
             t2 = time.perf_counter()
             payloads.append(payload)
@@ -163,14 +175,14 @@ class ImageEvaluator:
             fused[ok], remote[ok] = f, r
         used = set(ok)
         records = []
-        for i, (stamp, frame_id, _, resize_ms) in enumerate(frames):
+        for i, (stamp, frame_id, _, resize_ms, bag_ns) in enumerate(frames):
             remote_used = i in used
             scores = fused[i] if remote_used else local[i]
             records.append(FrameRecord(
                 stamp, int(np.argmax(scores)), int(np.argmax(local[i])),
                 int(np.argmax(remote[i])) if remote_used else -1, remote_used, len(payloads[i]),
                 _feature_frame_size(self.bundle, stamp, frame_id, payloads[i], self.device.codec_id, local[i], shape),
-                resize_ms + net_ms + enc_ms[i], dec_ms[i], remote_ms if remote_used else 0.0))
+                resize_ms + net_ms + enc_ms[i], dec_ms[i], remote_ms if remote_used else 0.0, bag_ns=bag_ns))
         return records
 
 
@@ -195,6 +207,7 @@ class FeatureEvaluator:
             stats.frames_read += 1
             item = self._prepare(data, msgtype, stats)
             if item is not None:
+                item["bag_ns"] = ts
                 pending.append(item)
             if len(pending) >= self.batch:
                 records += self._flush(pending)
@@ -206,16 +219,17 @@ class FeatureEvaluator:
     def _prepare(self, data: bytes, msgtype: str, stats: RunStats) -> dict[str, Any] | None:
         try:
             msg = deserialize(data, msgtype)
-        except Exception:  # noqa: BLE001
-            stats.errors["undecodable_message"] += 1
+        except Exception as exc:  # noqa: BLE001
+            stats.error("undecodable_message", f"a message cannot be deserialized as {msgtype} ({exc})")
             return None
         if int(msg.model_hash) != self.bundle.model_hash_u32:
-            stats.errors["model_hash_mismatch"] += 1
+            stats.error("model_hash_mismatch", f"FeatureFrame model hash {int(msg.model_hash):08x} is not the "
+                                               f"bundle's {self.bundle.model_hash_u32:08x}")
             return None
         try:
             logits = self.edge.check_local_logits(np.asarray(msg.local_logits, dtype=np.float32))
-        except FrameError:
-            stats.errors["invalid_local_logits"] += 1
+        except FrameError as exc:
+            stats.error("invalid_local_logits", str(exc))
             return None
         codec_id = int(msg.codec)
         stats.encodings[f"codec {CODEC_NAMES.get(codec_id, codec_id)}"] += 1
@@ -228,14 +242,14 @@ class FeatureEvaluator:
             stats.fallbacks["no remote payload (CODEC_NONE)"] += 1
             return item
         if shape != self.bundle.remote_shape:
-            stats.errors["shape_mismatch"] += 1
+            stats.error("shape_mismatch", f"FeatureFrame shape {shape} is not the bundle's {self.bundle.remote_shape}")
             stats.fallbacks["shape mismatch"] += 1
             return item
         t0 = time.perf_counter()
         try:
             item["indices"] = self.edge.codec(codec_id).decode(payload, shape)
         except CodecError as exc:
-            stats.errors[error_kind(exc)] += 1
+            stats.error(error_kind(exc), str(exc))
             stats.fallbacks["undecodable payload"] += 1
         item["decode_ms"] = (time.perf_counter() - t0) * 1e3
         return item
@@ -257,8 +271,9 @@ class FeatureEvaluator:
                 scores, remote = fused[i]
                 records.append(FrameRecord(item["stamp"], int(np.argmax(scores)), local_class, int(np.argmax(remote)),
                                            True, item["payload_bytes"], item["message_bytes"], item["device_ms"],
-                                           item["decode_ms"], remote_ms))
+                                           item["decode_ms"], remote_ms, bag_ns=item["bag_ns"]))
             else:
                 records.append(FrameRecord(item["stamp"], local_class, local_class, -1, False, item["payload_bytes"],
-                                           item["message_bytes"], item["device_ms"], item["decode_ms"], 0.0))
+                                           item["message_bytes"], item["device_ms"], item["decode_ms"], 0.0,
+                                           bag_ns=item["bag_ns"]))
         return records

@@ -96,14 +96,27 @@ def markdown(report: dict[str, Any]) -> str:
              f"(remote used {report['remote_used']}, local-only {report['local_only']})"]
     if src.get("note"):
         lines.append(f"- note: {src['note']}")
+    if report.get("frames") != report.get("declared_messages", report.get("frames")):
+        lines.append(f"- the bag declares {report['declared_messages']} messages on the source topic; "
+                     f"{report['frames']} were read")
+    labels = report.get("labels", {})
+    if labels.get("note"):
+        lines.append(f"- label pairing: {labels['note']}")
     if "accuracy" in report:
-        lines.append(f"- labelled frames: {report['labelled']} (ground truth `{report.get('labels_topic', '')}`)")
-        dropped = report.get("labels", {}).get("without_prediction")
+        lines.append(f"- labelled frames: {report['labelled']} (ground truth `{report.get('labels_topic', '')}`, "
+                     f"matched by {labels.get('pairing', 'header_stamp').replace('_', ' ')})")
+        dropped = labels.get("without_prediction")
         if dropped:
             lines.append(f"- {dropped} ground-truth labels have no prediction (frame missing from the bag, "
                          "e.g. dropped before recording, or rejected: see errors)")
+    elif labels:
+        lines.append(f"- ground truth `{report.get('labels_topic', '')}`: {labels.get('messages', 0)} labels found, "
+                     f"0 matched a frame: {labels.get('reason', '')}; accuracy not computed")
     else:
         lines.append("- no ground truth in the bag: accuracy not computed")
+    for line in report.get("console", []):
+        if line != src.get("note") and line != labels.get("note"):
+            lines.append(f"- {line}")
     lines += ["", "| metric | value |", "|---|---|"]
     for key in ("accuracy", "local_accuracy", "remote_accuracy"):
         if key in report:

@@ -1,5 +1,5 @@
 """The small topics read before the frames: ground truth labels and recorded predictions,
-both keyed by header stamp (nanoseconds)."""
+with their header stamps and bag (receive) times; bag/pairing.py matches them to frames."""
 from __future__ import annotations
 
 from collections import Counter
@@ -14,13 +14,26 @@ def stamp_ns(header: Any) -> int:
     return int(header.stamp.sec) * 1_000_000_000 + int(header.stamp.nanosec)
 
 
+@dataclass(frozen=True)
+class Label:
+    stamp_ns: int       # header stamp
+    bag_ns: int         # bag (receive) time
+    index: int          # class index; -1 when the class id is not one the model knows
+    class_id: str       # as written in the message
+
+
 @dataclass
 class GroundTruth:
     topic: str
-    labels: dict[int, int] = field(default_factory=dict)        # stamp ns -> class index
+    entries: list[Label] = field(default_factory=list)           # every label message with a result
     messages: int = 0
     unknown_class_ids: Counter = field(default_factory=Counter)  # class_id strings not in the model
     errors: Counter = field(default_factory=Counter)
+
+    @property
+    def known(self) -> list[Label]:
+        """Labels whose class the model knows."""
+        return [e for e in self.entries if e.index >= 0]
 
 
 def class_index(class_id: str, class_names: list[str]) -> int | None:
@@ -41,7 +54,7 @@ def class_index(class_id: str, class_names: list[str]) -> int | None:
 def read_ground_truth(reader: Any, topic: str, class_names: list[str]) -> GroundTruth:
     """vision_msgs/Classification on ``topic``: first result's class_id, keyed by stamp."""
     truth = GroundTruth(topic)
-    for _, data, msgtype in read_messages(reader, topic):
+    for bag_ns, data, msgtype in read_messages(reader, topic):
         truth.messages += 1
         if msgtype != CLASSIFICATION:
             truth.errors["labels_wrong_type"] += 1
@@ -54,11 +67,11 @@ def read_ground_truth(reader: Any, topic: str, class_names: list[str]) -> Ground
         if not msg.results:
             truth.errors["label_without_results"] += 1
             continue
-        index = class_index(msg.results[0].class_id, class_names)
+        class_id = str(msg.results[0].class_id)
+        index = class_index(class_id, class_names)
         if index is None:
-            truth.unknown_class_ids[str(msg.results[0].class_id)] += 1
-            continue
-        truth.labels[stamp_ns(msg.header)] = index
+            truth.unknown_class_ids[class_id] += 1
+        truth.entries.append(Label(stamp_ns(msg.header), int(bag_ns), -1 if index is None else index, class_id))
     return truth
 
 
@@ -66,6 +79,7 @@ def read_ground_truth(reader: Any, topic: str, class_names: list[str]) -> Ground
 class RecordedPredictions:
     topic: str
     class_ids: dict[int, int] = field(default_factory=dict)     # stamp ns -> class id
+    stamps: list[int] = field(default_factory=list)             # every header stamp, repeats included
     messages: int = 0
     errors: Counter = field(default_factory=Counter)
 
@@ -83,5 +97,6 @@ def read_predictions(reader: Any, topic: str) -> RecordedPredictions:
         except Exception:  # noqa: BLE001
             recorded.errors["undecodable_prediction"] += 1
             continue
-        recorded.class_ids[stamp_ns(msg.header)] = int(msg.class_id)
+        recorded.stamps.append(stamp_ns(msg.header))
+        recorded.class_ids[recorded.stamps[-1]] = int(msg.class_id)
     return recorded

@@ -3,6 +3,7 @@ recorded predictions and the ground truth."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 from agilenn_ros.bag.bagio import (COMPRESSED_IMAGE, FEATURE_FRAME, IMAGE, IMAGE_TYPES, PREDICTION, BagError,
                                    TopicInfo)
@@ -30,10 +31,17 @@ def _by_name(infos: list[TopicInfo], name: str, allowed: tuple[str, ...], what: 
     raise BagError(f"the bag has no topic {name}; topics: {_describe(infos)}")
 
 
-def choose_source(infos: list[TopicInfo], image_topic: str = "", features_topic: str = "") -> SourceChoice:
-    """An explicit topic wins; otherwise images (device + edge offline) are preferred over
-    FeatureFrames (edge only); among several image topics, raw Image before CompressedImage,
-    then the one with most messages."""
+Probe = Callable[[TopicInfo], str]
+"""Reads a topic's first message: '' when it can be evaluated, else why not (one line)."""
+
+
+def choose_source(infos: list[TopicInfo], image_topic: str = "", features_topic: str = "",
+                  probe: Probe | None = None) -> SourceChoice:
+    """An explicit topic wins; otherwise only topics whose first message is usable (``probe``:
+    a depth or float image, an unknown encoding or an undecodable first message rules a topic
+    out) are candidates, images (device + edge offline) before FeatureFrames (edge only);
+    among several image topics, raw Image before CompressedImage, then the one with most
+    messages. The choice's ``note`` says which topic was chosen, why, and what the others are."""
     if image_topic and features_topic:
         raise BagError("give --image-topic or --features-topic, not both")
     if image_topic:
@@ -42,24 +50,31 @@ def choose_source(infos: list[TopicInfo], image_topic: str = "", features_topic:
     if features_topic:
         info = _by_name(infos, features_topic, (FEATURE_FRAME,), "features topic")
         return SourceChoice("features", info.name, info.msgtype, info.count)
-    images = [t for t in infos if t.msgtype in IMAGE_TYPES and t.count > 0]
-    features = [t for t in infos if t.msgtype == FEATURE_FRAME and t.count > 0]
-    if images:
-        images.sort(key=lambda t: (t.msgtype != IMAGE, -t.count, t.name))
-        best = images[0]
-        note = ""
-        if len(images) > 1 or features:
-            others = [t.name for t in images[1:] + features]
-            note = f"chose {best.name}; also present: {', '.join(others)} (use --image-topic/--features-topic)"
-        return SourceChoice("image", best.name, best.msgtype, best.count, note)
-    if features:
-        features.sort(key=lambda t: (-t.count, t.name))
-        best = features[0]
-        note = (f"chose {best.name}; also present: {', '.join(t.name for t in features[1:])}"
-                if len(features) > 1 else "")
-        return SourceChoice("features", best.name, best.msgtype, best.count, note)
-    raise BagError(f"no sensor_msgs/Image, sensor_msgs/CompressedImage or agilenn_ros/FeatureFrame topic "
-                   f"with messages in the bag; topics: {_describe(infos)}")
+    candidates = [t for t in infos if t.msgtype in IMAGE_TYPES + (FEATURE_FRAME,) and t.count > 0]
+    unusable = {t.name: (probe(t) if probe is not None else "") for t in candidates}
+    usable = [t for t in candidates if not unusable[t.name]]
+    # raw images first (no compression loss), then compressed, then FeatureFrames; busiest first
+    rank = {IMAGE: 0, COMPRESSED_IMAGE: 1, FEATURE_FRAME: 2}
+    usable.sort(key=lambda t: (rank[t.msgtype], -t.count, t.name))
+    if not usable:
+        if candidates:
+            reasons = "; ".join(f"{t.name} ({t.msgtype}, {t.count}): {unusable[t.name]}" for t in candidates)
+            raise BagError(f"no usable image or FeatureFrame topic in the bag: {reasons}")
+        raise BagError(f"no sensor_msgs/Image, sensor_msgs/CompressedImage or agilenn_ros/FeatureFrame topic "
+                       f"with messages in the bag; topics: {_describe(infos)}")
+    best = usable[0]
+    why = {IMAGE: "raw images (device and edge offline, no compression loss)",
+           COMPRESSED_IMAGE: "compressed images (device and edge offline)",
+           FEATURE_FRAME: "FeatureFrames recorded from a device (edge only)"}[best.msgtype]
+    note = ""
+    if len(candidates) > 1:
+        rest = [f"{t.name} ({t.msgtype}, {t.count} msgs: {unusable[t.name] or 'usable, ranked lower'})"
+                for t in candidates if t is not best]
+        note = (f"chose {best.name} ({best.count} msgs): {why}, first message usable"
+                f"{', most messages' if any(t.msgtype == best.msgtype for t in usable[1:]) else ''}; "
+                f"also present: {'; '.join(rest)} (use --image-topic/--features-topic)")
+    kind = "features" if best.msgtype == FEATURE_FRAME else "image"
+    return SourceChoice(kind, best.name, best.msgtype, best.count, note)
 
 
 def choose_predictions(infos: list[TopicInfo], topic: str = "") -> str:

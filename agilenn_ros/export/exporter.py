@@ -14,7 +14,7 @@ from agilenn_ros.codec.registry import build_codec_tables
 from agilenn_ros.config import Profile
 from agilenn_ros.data import load_split, split_train_val
 from agilenn_ros.export.onnx_export import export_device, export_edge
-from agilenn_ros.runtime.bundle import FORMAT_VERSION, load_bundle, sha256_file
+from agilenn_ros.runtime.bundle import FORMAT_VERSION, Bundle, load_bundle, sha256_file
 from agilenn_ros.training.agilenn_model import AgileNN
 from agilenn_ros.training.augment import BatchPreparer
 from agilenn_ros.training.evaluation import evaluate_agilenn
@@ -115,7 +115,8 @@ def export_bundle(checkpoint: Path, out: Path, data: str = "", calibration: int 
 
     # Codec tables from the training split's indices (the bundle's own device half).
     from agilenn_ros.runtime.device_pipeline import DevicePipeline
-    device = DevicePipeline(load_bundle(out), codec="packed", threads=0 or 2)
+    # the bundle is not complete yet (no hash, no tables): use it unchecked, for its device half only
+    device = DevicePipeline(Bundle(path=out, manifest=manifest), codec="packed", threads=0 or 2)
     indices = np.concatenate([device.infer(list(calib.images[i:i + 250]))[1] for i in range(0, len(calib), 250)])
     manifest["codec"]["tables"] = build_codec_tables(indices, len(centroids))
     manifest["model_hash"] = _model_hash(out, ["device.onnx", "edge.onnx", "fe_weights.npz"],

@@ -4,6 +4,7 @@ from __future__ import annotations
 import sys
 from typing import Callable, Sequence
 
+from agilenn_ros.runtime.bundle import BundleError
 from agilenn_ros.transport import make_transport
 from agilenn_ros.transport.base import Node, Stamp, Transport
 
@@ -27,6 +28,9 @@ def run_node(factory: Callable[[Transport], object], argv: Sequence[str] | None 
             close()
     except KeyboardInterrupt:
         pass
+    except BundleError as exc:  # one line naming the bundle file and the fault, no traceback
+        sys.stderr.write(f"[ERROR] cannot start: model bundle: {exc}\n")
+        return 1
     finally:
         transport.shutdown()
     return 0

@@ -15,12 +15,14 @@ from typing import Any, Iterator
 import numpy as np
 
 from agilenn_ros.nodes.common import DEFAULT_NAMESPACE, declare, run_node
+from agilenn_ros.nodes.image_input import ImageInput
 from agilenn_ros.runtime.bundle import load_bundle
 from agilenn_ros.runtime.device_pipeline import DevicePipeline
 from agilenn_ros.runtime.frame_sources import Frame, open_source
 from agilenn_ros.runtime.preprocess import ImageFormatError
-from agilenn_ros.runtime.ros_images import compressed_to_rgb, image_to_rgb
-from agilenn_ros.transport.base import RELIABLE, SENSOR, QoS, Stamp, Transport
+from agilenn_ros.runtime.image_encodings import image_msg_to_rgb
+from agilenn_ros.runtime.ros_images import compressed_to_rgb
+from agilenn_ros.transport.base import RELIABLE, Stamp, Transport
 
 FEATURE_FRAME = "agilenn_ros/msg/FeatureFrame"
 
@@ -31,6 +33,8 @@ PARAMETERS: dict[str, tuple[Any, str]] = {
     "source": ("topic", "image source: topic, folder, video or camera"),
     "image_topic": ("image_raw", "image topic for source=topic (relative names follow the namespace)"),
     "image_transport": ("raw", "raw (sensor_msgs/Image) or compressed (<image_topic>/compressed)"),
+    "image_qos": ("auto", "image subscription reliability: auto (reliable when every publisher offers reliable, "
+                          "else best effort), reliable or best_effort"),
     "path": ("", "image folder/archive (source=folder; empty: bundled samples) or video file"),
     "camera_index": (0, "OpenCV camera index for source=camera"),
     "rate_hz": (10.0, "frames per second for folder, video and camera sources"),
@@ -61,15 +65,18 @@ class DeviceEmulatorNode:
         self._frames: Iterator[Frame] | None = None
         self._waiting_since = time.monotonic()
         source = str(self.params["source"])
+        self.images: ImageInput | None = None
         if source == "topic":
             topic = str(self.params["image_topic"])
             if self.params["image_transport"] == "compressed":
-                self.node.create_subscription("sensor_msgs/msg/CompressedImage", f"{topic}/compressed",
-                                              self._on_compressed, SENSOR)
+                self.images = ImageInput(self.node, "sensor_msgs/msg/CompressedImage", f"{topic}/compressed",
+                                         self._on_compressed, str(self.params["image_qos"]))
             else:
-                self.node.create_subscription("sensor_msgs/msg/Image", topic, self._on_image, SENSOR)
+                self.images = ImageInput(self.node, "sensor_msgs/msg/Image", topic, self._on_image,
+                                         str(self.params["image_qos"]))
             self.log.info(f"device emulator {self.params['device_id']}: images from {topic} "
-                          f"({self.params['image_transport']}), model {self.bundle.model_id}")
+                          f"({self.params['image_transport']}, image_qos {self.params['image_qos']}), "
+                          f"model {self.bundle.model_id}")
         else:
             self._frames = open_source(source, str(self.params["path"]), int(self.params["camera_index"]),
                                        bool(self.params["loop"])).frames()
@@ -81,21 +88,23 @@ class DeviceEmulatorNode:
                           f"model {self.bundle.model_id}, codec {self.pipeline.codec.name}")
 
     # image callbacks ---------------------------------------------------------------------
-    def _on_image(self, msg: Any) -> None:
+    def _on_image(self, msg: Any) -> bool:
         try:
-            rgb = image_to_rgb(msg.encoding, int(msg.height), int(msg.width), int(msg.step), msg.data)
+            rgb = image_msg_to_rgb(msg)
         except ImageFormatError as exc:
             self._count_error(f"image dropped: {exc}")
-            return
+            return False
         self.publish(rgb, msg.header.stamp, msg.header.frame_id)
+        return True
 
-    def _on_compressed(self, msg: Any) -> None:
+    def _on_compressed(self, msg: Any) -> bool:
         try:
             rgb = compressed_to_rgb(msg.format, msg.data)
         except ImageFormatError as exc:
             self._count_error(f"compressed image dropped: {exc}")
-            return
+            return False
         self.publish(rgb, msg.header.stamp, msg.header.frame_id)
+        return True
 
     def _on_timer(self) -> None:
         if self.finished or self._frames is None:
@@ -139,7 +148,8 @@ class DeviceEmulatorNode:
         if self.finished:
             return
         self.publisher.wait_for_acks(5.0)
-        self.log.info(f"device emulator {self.params['device_id']}: {why}; stopping")
+        counts = f" ({self.images.counts.summary()})" if self.images is not None else ""
+        self.log.info(f"device emulator {self.params['device_id']}: {why}{counts}; stopping")
         self.finished = True
 
     def close(self) -> None:

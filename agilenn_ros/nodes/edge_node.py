@@ -6,17 +6,16 @@ Publishes (relative names, under the ``agilenn`` namespace by default):
 """
 from __future__ import annotations
 
-import time
 from typing import Any
 
-import numpy as np
-
 from agilenn_ros.codec.native import load_native
-from agilenn_ros.nodes.common import DEFAULT_NAMESPACE, declare, run_node, stamp_to_ns
+from agilenn_ros.nodes.common import DEFAULT_NAMESPACE, declare, run_node
 from agilenn_ros.runtime.bundle import load_bundle
-from agilenn_ros.runtime.edge_pipeline import EdgePipeline, FrameError
+from agilenn_ros.runtime.edge_pipeline import EdgePipeline
+from agilenn_ros.runtime.edge_server import EdgeServer
 from agilenn_ros.runtime.edge_stats import EdgeStats
-from agilenn_ros.transport.base import LATCHED, RELIABLE, QoS, Transport, as_array, as_bytes
+from agilenn_ros.runtime.frame_wire import FieldLimits
+from agilenn_ros.transport.base import LATCHED, RELIABLE, QoS, Transport
 
 PREDICTION = "agilenn_ros/msg/Prediction"
 
@@ -29,7 +28,22 @@ PARAMETERS: dict[str, tuple[Any, str]] = {
     "publish_classification": (True, "also publish vision_msgs/Classification on classification"),
     "diagnostics_period_s": (1.0, "period of /diagnostics messages (0 disables them)"),
     "hardware_id": ("agilenn_edge", "hardware_id field of the diagnostics status"),
+    "workers": (2, "threads that decode and run the network, sharing one onnxruntime session (calls run "
+                "in parallel; each uses `threads` intra-op threads)"),
+    "max_batch": (32, "most queued frames that go into one onnxruntime call"),
+    "max_queue": (256, "most frames waiting for the network; past it the oldest are dropped and counted"),
+    "max_frame_id_bytes": (256, "longest header.frame_id accepted (it is echoed in every output); longer "
+                           "frames are rejected and counted"),
+    "max_devices": (1024, "devices whose sequence numbers are tracked (least recently seen evicted, counted)"),
+    "max_sequence_gap": (100000, "a sequence jump larger than this counts as sequence_jumps, not as lost frames"),
 }
+
+
+def _positive(params: dict[str, Any], name: str) -> int:
+    value = params[name]
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"parameter {name} must be an integer >= 1, got {value!r}")
+    return int(value)
 
 
 class EdgeNode:
@@ -40,8 +54,10 @@ class EdgeNode:
         self.params = declare(self.node, PARAMETERS)
         self.log = self.node.get_logger()
         self.bundle = load_bundle(str(self.params["model"]))
-        self.pipeline = EdgePipeline(self.bundle, threads=int(self.params["threads"]))
-        self.stats = EdgeStats()
+        self.pipeline = EdgePipeline(self.bundle, threads=int(self.params["threads"]),
+                                     max_batch=_positive(self.params, "max_batch"))
+        self.stats = EdgeStats(max_devices=_positive(self.params, "max_devices"),
+                               max_sequence_gap=_positive(self.params, "max_sequence_gap"))
         self.rans_decoder = "native" if load_native() is not None else "python"
         self.finished = False
         reliability = str(self.params["features_reliability"])
@@ -53,7 +69,15 @@ class EdgeNode:
                                    if self.params["publish_classification"] else None)
         self.pub_label_info = self.node.create_publisher("vision_msgs/msg/LabelInfo", "label_info", LATCHED)
         self.pub_diagnostics = self.node.create_publisher("diagnostic_msgs/msg/DiagnosticArray", "/diagnostics", RELIABLE)
-        self.node.create_subscription("agilenn_ros/msg/FeatureFrame", "features", self.on_frame, features_qos)
+        self.server = EdgeServer(
+            self.pipeline, self.stats, self.pub_prediction.publish,
+            self.pub_classification.publish if self.pub_classification is not None else None,
+            lambda: self.node.now().nanoseconds, self.log,
+            limits=FieldLimits(frame_id_bytes=_positive(self.params, "max_frame_id_bytes")),
+            max_queue=_positive(self.params, "max_queue"), workers=_positive(self.params, "workers"))
+        self.server.start()
+        self.node.create_subscription("agilenn_ros/msg/FeatureFrame", "features", self.on_frame, features_qos,
+                                      raw=True)
         self._publish_label_info()
         period = float(self.params["diagnostics_period_s"])
         if period > 0:
@@ -68,52 +92,23 @@ class EdgeNode:
                                 threshold=0.0)
         self.pub_label_info.publish(msg)
 
-    def on_frame(self, frame: Any) -> None:
-        received = time.perf_counter()
-        device_id, sequence = str(frame.device_id), int(frame.sequence)
-        self.stats.frame_arrived(device_id, sequence)
-        if int(frame.model_hash) != self.bundle.model_hash_u32:
-            self.stats.rejected_model += 1
-            if self.stats.rejected_model <= 3 or self.stats.rejected_model % 100 == 0:
-                self.log.warning(f"frame {sequence} from {device_id!r} rejected: model hash {int(frame.model_hash):08x} "
-                                 f"differs from this edge's {self.bundle.model_hash} ({self.stats.rejected_model} so far)")
-            return
-        payload = as_bytes(frame.payload)
-        try:
-            result = self.pipeline.process(int(frame.codec), payload,
-                                           (int(frame.channels), int(frame.height), int(frame.width)),
-                                           as_array(frame.local_logits, np.float32))
-        except FrameError as exc:
-            self.stats.rejected_invalid += 1
-            if self.stats.rejected_invalid <= 3 or self.stats.rejected_invalid % 100 == 0:
-                self.log.warning(f"frame {sequence} from {device_id!r} unusable: {exc}")
-            return
-        if not result.remote_used and (self.stats.local_only < 3 or self.stats.local_only % 100 == 0):
-            self.log.warning(f"frame {sequence} from {device_id!r}: local-only prediction ({result.fallback_reason})")
-        edge_ms = (time.perf_counter() - received) * 1e3
-        now = self.node.now()
-        age_ms = (now.nanoseconds - stamp_to_ns(frame.header.stamp)) / 1e6
-        header = {"stamp": frame.header.stamp, "frame_id": frame.header.frame_id}
-        self.pub_prediction.publish(self.node.message(
-            PREDICTION, header=header, device_id=device_id, sequence=sequence, class_id=result.class_id,
-            label=result.label, confidence=result.confidence, scores=result.scores,
-            alpha=self.bundle.alpha if result.remote_used else 1.0, remote_used=result.remote_used,
-            payload_bytes=len(payload), device_ms=int(frame.device_compute_us) / 1e3,
-            decode_ms=result.decode_s * 1e3, remote_ms=result.remote_s * 1e3, edge_ms=edge_ms, age_ms=age_ms))
-        if self.pub_classification is not None:
-            self.pub_classification.publish(self.node.message(
-                "vision_msgs/msg/Classification", header=header,
-                results=[{"class_id": result.label, "score": result.confidence}]))
-        self.stats.record(len(payload), result.decode_s * 1e3, result.remote_s * 1e3, edge_ms, age_ms,
-                          result.remote_used, result.fallback_reason)
+    def on_frame(self, sample: bytes) -> None:
+        """One serialized FeatureFrame (raw subscription): parsed, checked and queued; never raises."""
+        self.server.on_sample(sample)
+
+    def close(self) -> None:
+        """Stop the worker thread (the transport's shutdown destroys the endpoints)."""
+        self.server.stop()
 
     def publish_diagnostics(self) -> None:
         summary = self.stats.summary()
         level, text = 0, "ok"
         if self.stats.frames == 0:
             level, text = 0, "waiting for features"
-        elif self.stats.rejected_model or self.stats.rejected_invalid:
-            level, text = 1, "frames rejected (model hash or invalid)"
+        elif self.stats.dropped_overload or self.stats.errors_internal:
+            level, text = 1, "overloaded or internal errors (frames dropped, see counters)"
+        elif self.stats.accounted() - self.stats.predictions:
+            level, text = 1, "frames rejected (see rejected_* counters)"
         elif self.stats.local_only:
             level, text = 1, "local-only fallbacks"
         status = {"level": level, "name": f"{self.node.get_fully_qualified_name()}: AgileNN edge",

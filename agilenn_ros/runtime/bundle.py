@@ -117,22 +117,60 @@ REQUIRED_KEYS = ("format_version", "model_hash", "model_id", "class_names", "inp
 
 
 def load_bundle(name_or_path: str | os.PathLike[str], verify: bool = True) -> Bundle:
-    """Load a bundle; with ``verify`` every listed file's sha256 is checked."""
+    """Load a bundle and check it completely (:mod:`.bundle_check`): manifest keys, types and
+    ranges, codec tables against centroids and the remote feature shape, and with ``verify``
+    every listed file's sha256. The ONNX graphs are checked against the manifest where a
+    runtime opens them (:func:`open_session`). Raises BundleError with one line naming the
+    file and the fault."""
+    from agilenn_ros.runtime.bundle_check import ManifestFault, check_manifest
+
     path = resolve_model(name_or_path)
+    manifest_file = path / "manifest.json"
     try:
-        manifest = json.loads((path / "manifest.json").read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise BundleError(f"{path}/manifest.json: {exc}") from exc
+        manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BundleError(f"{manifest_file}: {exc}") from None
+    if not isinstance(manifest, dict):
+        raise BundleError(f"{manifest_file}: must hold a JSON object, not {type(manifest).__name__}")
     missing = [key for key in REQUIRED_KEYS if key not in manifest]
     if missing:
-        raise BundleError(f"{path}/manifest.json: missing keys {missing}")
+        raise BundleError(f"{manifest_file}: missing keys {missing}")
     if manifest["format_version"] != FORMAT_VERSION:
-        raise BundleError(f"{path}: bundle format {manifest['format_version']} is not supported "
+        raise BundleError(f"{manifest_file}: bundle format {manifest['format_version']!r} is not supported "
                           f"(this agilenn_ros reads format {FORMAT_VERSION})")
+    try:
+        check_manifest(manifest)
+    except ManifestFault as exc:
+        raise BundleError(f"{manifest_file}: {exc}") from None
     for name, entry in manifest["files"].items():
         file = path / name
         if not file.is_file():
-            raise BundleError(f"{path}: file {name} listed in the manifest is missing")
+            raise BundleError(f"{file}: listed in the manifest but missing")
         if verify and sha256_file(file) != entry["sha256"]:
-            raise BundleError(f"{path}: {name} does not match its sha256 in the manifest (corrupted?)")
+            raise BundleError(f"{file}: sha256 differs from manifest files.{name}.sha256 (corrupted or replaced)")
+    for needed in ("device.onnx", "edge.onnx"):
+        if (path / needed).is_file() and needed not in manifest["files"]:
+            raise BundleError(f"{path / needed}: not listed in manifest files (its sha256 cannot be checked)")
     return Bundle(path=path, manifest=manifest)
+
+
+def open_session(bundle: Bundle, role: str, threads: int = 1) -> Any:
+    """An onnxruntime session of ``<role>.onnx`` (role ``device`` or ``edge``) whose input and
+    output names, element types and shapes were checked against the manifest; BundleError
+    (one line naming the file) when the file is not a loadable model or does not match."""
+    from agilenn_ros.runtime.bundle_check import ManifestFault, check_onnx_io
+    from agilenn_ros.runtime.onnx_session import make_session
+
+    file = bundle.file(f"{role}.onnx")
+    if not file.is_file():
+        raise BundleError(f"{file}: missing (the {role} runtime needs it)")
+    try:
+        session = make_session(file, threads)
+    except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own exception types
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise BundleError(f"{file}: onnxruntime cannot load it: {first}") from None
+    try:
+        check_onnx_io(bundle.manifest, role, session.get_inputs(), session.get_outputs(), file)
+    except ManifestFault as exc:
+        raise BundleError(f"{bundle.path}/{exc}") from None
+    return session

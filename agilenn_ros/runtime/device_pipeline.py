@@ -7,8 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from agilenn_ros.codec.registry import Codec, codec_id, make_codec
-from agilenn_ros.runtime.bundle import Bundle
-from agilenn_ros.runtime.onnx_session import make_session
+from agilenn_ros.runtime.bundle import Bundle, open_session
 from agilenn_ros.runtime.preprocess import model_input
 
 
@@ -26,7 +25,7 @@ class DevicePipeline:
 
     def __init__(self, bundle: Bundle, codec: str | int | None = None, threads: int = 1) -> None:
         self.bundle = bundle
-        self.session = make_session(bundle.file("device.onnx"), threads)
+        self.session = open_session(bundle, "device", threads)
         tensors = bundle.manifest["tensors"]["device"]
         self.input_name = tensors["inputs"]["image"]
         self.output_names = [tensors["outputs"]["local_logits"], tensors["outputs"]["indices"]]

@@ -322,6 +322,11 @@ class Subscription(ABC):
     def get_publisher_count(self) -> int:
         """Number of matched publishers."""
 
+    def lost_count(self) -> int | None:
+        """Samples the middleware reported lost or rejected for this subscription since it was
+        created (DDS SAMPLE_LOST + SAMPLE_REJECTED, rclpy ``message_lost``); None: unknown."""
+        return None
+
 
 class Timer(ABC):
     period_s: float
@@ -398,6 +403,11 @@ class Node(ABC):
 
     @abstractmethod
     def has_parameter(self, name: str) -> bool: ...
+
+    def publisher_reliabilities(self, topic: str) -> list[str] | None:
+        """The reliability ('reliable' or 'best_effort') each publisher of ``topic`` known to
+        discovery offers (empty: none yet); None when the backend cannot tell."""
+        return None
 
     # message helpers (delegate to the transport)
     def message(self, type_name: str, **fields: Any) -> Any:

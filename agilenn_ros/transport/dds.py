@@ -235,6 +235,12 @@ class DdsSubscription(Subscription):
     def get_publisher_count(self) -> int:
         return int(self._reader.get_subscription_matched_status().current_count) if self._reader else 0
 
+    def lost_count(self) -> int | None:
+        if self._reader is None:
+            return None
+        return int(self._reader.get_sample_lost_status().total_count) + \
+            int(self._reader.get_sample_rejected_status().total_count)
+
     def _dispatch(self) -> int:
         """Take what is there and run the callback per valid sample; returns the count."""
         if self._reader is None:
@@ -341,6 +347,11 @@ class DdsNode(Node):
         self.transport._attach(sub)
         self.transport._graph_changed()
         return sub
+
+    def publisher_reliabilities(self, topic: str) -> list[str]:
+        """From DDS builtin publication discovery (DCPSPublication) of ``rt<topic>``."""
+        self._check_open()
+        return self.transport._publication_reliabilities("rt" + self._topic_name(topic))
 
     def create_timer(self, period_s: float, callback: Callable[[], None]) -> DdsTimer:
         self._check_open()
@@ -487,6 +498,27 @@ class DdsTransport(Transport):
             info = msgtypes.new_message(DISCOVERY_TYPE, gid={"data": self.gid}, node_entities_info_seq=nodes)
             _RawIO.write(self._discovery_writer._ref, msgtypes.serialize(info, DISCOVERY_TYPE))
 
+    def _publication_reliabilities(self, dds_topic: str) -> list[str]:
+        """Reliability of every live DDS writer on ``dds_topic`` that discovery knows."""
+        from cyclonedds.builtin import BuiltinDataReader, BuiltinTopicDcpsPublication
+        from cyclonedds.qos import Policy
+        with self._lock:
+            if getattr(self, "_publications", None) is None:
+                self._publications = BuiltinDataReader(self._participant, BuiltinTopicDcpsPublication)
+                self._publications_alive = ReadCondition(
+                    self._publications, SampleState.Any | ViewState.Any | InstanceState.Alive)
+            samples = self._publications.read(N=100_000, condition=self._publications_alive)
+        found = []
+        for sample in samples:
+            if sample.topic_name != dds_topic:
+                continue
+            try:
+                reliability = sample.qos[Policy.Reliability]
+            except (KeyError, TypeError):
+                reliability = None     # not sent: the DDS default for writers is reliable
+            found.append("best_effort" if reliability == Policy.Reliability.BestEffort else "reliable")
+        return found
+
     # --- executor plumbing
     def _attach(self, sub: DdsSubscription) -> None:
         with self._lock:
@@ -624,6 +656,7 @@ class DdsTransport(Transport):
             except (ValueError, TypeError):
                 pass
         self._old_handlers.clear()
+        _delete(getattr(self, "_publications", None))
         _delete(self._discovery_writer)
         for _, topic in self._topics.values():
             _delete(topic)

@@ -164,12 +164,16 @@ class RclpyPublisher(Publisher):
 
 
 class RclpySubscription(Subscription):
-    def __init__(self, node: Any, sub: Any, type_name: str, qos: QoS) -> None:
+    def __init__(self, node: Any, sub: Any, type_name: str, qos: QoS, lost: list[int] | None = None) -> None:
         self._node, self._sub, self.type_name, self.qos = node, sub, type_name, qos
         self.topic_name = sub.topic_name
+        self._lost = lost          # [total] updated by the message_lost event; None: not supported
 
     def get_publisher_count(self) -> int:
         return int(self._node.count_publishers(self.topic_name))
+
+    def lost_count(self) -> int | None:
+        return self._lost[0] if self._lost is not None else None
 
 
 class RclpyTimer(Timer):
@@ -220,8 +224,25 @@ class RclpyNode(Node):
                             qos: QoS | str | int = RELIABLE, *, raw: bool = False) -> RclpySubscription:
         q = QoS.parse(qos)
         name = normalize_type_name(msg_type)
-        sub = self._node.create_subscription(msg_class(name), topic, callback, qos_profile(q), raw=raw)
-        return RclpySubscription(self._node, sub, name, q)
+        lost = [0]
+        try:
+            from rclpy.event_handler import SubscriptionEventCallbacks
+
+            events = SubscriptionEventCallbacks(message_lost=lambda info: lost.__setitem__(0, int(info.total_count)))
+            sub = self._node.create_subscription(msg_class(name), topic, callback, qos_profile(q), raw=raw,
+                                                 event_callbacks=events)
+        except Exception:  # noqa: BLE001 - an rmw without the message_lost event: no count
+            sub = self._node.create_subscription(msg_class(name), topic, callback, qos_profile(q), raw=raw)
+            lost = None
+        return RclpySubscription(self._node, sub, name, q, lost)
+
+    def publisher_reliabilities(self, topic: str) -> list[str]:
+        """From ``get_publishers_info_by_topic`` (the offered QoS of each publisher)."""
+        from rclpy.qos import ReliabilityPolicy
+
+        infos = self._node.get_publishers_info_by_topic(self._node.resolve_topic_name(topic))
+        return ["best_effort" if i.qos_profile.reliability == ReliabilityPolicy.BEST_EFFORT else "reliable"
+                for i in infos]
 
     def create_timer(self, period_s: float, callback: Callable[[], None]) -> RclpyTimer:
         return RclpyTimer(self._node.create_timer(float(period_s), callback), float(period_s))
