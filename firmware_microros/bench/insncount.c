@@ -11,7 +11,9 @@
  * through its return, callees included. At exit: "total <count>". Thumb bit ignored.
  *
  * profile=FILE additionally writes "<address> <executions>" for every executed
- * instruction below 1 MiB (the image's code) at exit, for tools/profile_report.py.
+ * instruction below 1 MiB (the image's code) at exit, for tools/profile_report.py. With
+ * windows given too, only instructions executed while a window is open are profiled (the
+ * calls being measured, not the harness around them).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -28,6 +30,7 @@ typedef struct {
     uint64_t begin;
     uint64_t end;
     uint64_t start;
+    int open;
 } window_t;
 
 #define PROFILE_LIMIT (1u << 20) /* bytes of address space profiled */
@@ -37,6 +40,7 @@ static int n_windows;
 static uint64_t total; /* one vCPU on mps2: a plain counter is enough */
 static uint64_t *profile;  /* one counter per halfword address, or NULL */
 static char profile_path[256];
+static int open_windows; /* windows currently between BEGIN and END */
 
 static void on_begin(unsigned int vcpu, void *udata)
 {
@@ -46,6 +50,10 @@ static void on_begin(unsigned int vcpu, void *udata)
     for (k = 0; k < n_windows; k++) {
         if (windows[k].begin == addr) {
             windows[k].start = total;
+            if (!windows[k].open) {
+                windows[k].open = 1;
+                open_windows++;
+            }
         }
     }
 }
@@ -57,10 +65,21 @@ static void on_end(unsigned int vcpu, void *udata)
     int k;
     (void)vcpu;
     for (k = 0; k < n_windows; k++) {
-        if (windows[k].end == addr) {
+        if (windows[k].end == addr && windows[k].open) {
+            windows[k].open = 0;
+            open_windows--;
             snprintf(line, sizeof(line), "win %d %" PRIu64 "\n", k, total - windows[k].start);
             qemu_plugin_outs(line);
         }
+    }
+}
+
+/* Profile counter of one instruction, counted only inside an open window. */
+static void on_profiled_insn(unsigned int vcpu, void *udata)
+{
+    (void)vcpu;
+    if (open_windows > 0) {
+        (*(uint64_t *)udata)++;
     }
 }
 
@@ -76,21 +95,28 @@ static void on_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
         int is_begin = 0;
         int is_end = 0;
         qemu_plugin_register_vcpu_insn_exec_inline(insn, QEMU_PLUGIN_INLINE_ADD_U64, &total, 1);
-        if (profile != NULL && addr < PROFILE_LIMIT) {
-            qemu_plugin_register_vcpu_insn_exec_inline(insn, QEMU_PLUGIN_INLINE_ADD_U64,
-                                                       &profile[addr / 2], 1);
-        }
         for (k = 0; k < n_windows; k++) {
             is_begin |= windows[k].begin == addr;
             is_end |= windows[k].end == addr;
+        }
+        /* END first (a return address is outside its window), then BEGIN (a function's
+         * entry is inside), then the profile counter. */
+        if (is_end) {
+            qemu_plugin_register_vcpu_insn_exec_cb(insn, on_end, QEMU_PLUGIN_CB_NO_REGS,
+                                                   (void *)(uintptr_t)addr);
         }
         if (is_begin) {
             qemu_plugin_register_vcpu_insn_exec_cb(insn, on_begin, QEMU_PLUGIN_CB_NO_REGS,
                                                    (void *)(uintptr_t)addr);
         }
-        if (is_end) {
-            qemu_plugin_register_vcpu_insn_exec_cb(insn, on_end, QEMU_PLUGIN_CB_NO_REGS,
-                                                   (void *)(uintptr_t)addr);
+        if (profile != NULL && addr < PROFILE_LIMIT) {
+            if (n_windows > 0) {
+                qemu_plugin_register_vcpu_insn_exec_cb(insn, on_profiled_insn,
+                                                       QEMU_PLUGIN_CB_NO_REGS, &profile[addr / 2]);
+            } else {
+                qemu_plugin_register_vcpu_insn_exec_inline(insn, QEMU_PLUGIN_INLINE_ADD_U64,
+                                                           &profile[addr / 2], 1);
+            }
         }
     }
 }

@@ -1,8 +1,10 @@
 /*
  * agilenn_codec.c - feature codec encoders (packed, rANS, LZW), see agilenn_codec.h and
- * docs/codec.md. C99, no allocation, no libc.
+ * docs/codec.md. C99, no allocation, no libc (a 4-byte memcpy that compiles to one load).
  */
 #include "agilenn_codec.h"
+
+#include <string.h>
 
 /* ---------------------------------------------------------------- common */
 
@@ -135,36 +137,178 @@ static uint32_t rans_expected_tables(uint8_t context, uint32_t channels, uint32_
     }
 }
 
-/* Table index of the symbol at (c, y, x); plane = the channel's H*W symbols. */
-static uint32_t rans_table_index(const agilenn_rans_tables_t *t, const uint8_t *plane,
-                                 uint32_t width, uint32_t c, uint32_t y, uint32_t x)
-{
-    uint32_t left;
-    uint32_t above;
-    uint32_t s = t->n_symbols;
+#if defined(__GNUC__)
+#define AGN_CODEC_INLINE static inline __attribute__((always_inline))
+#else
+#define AGN_CODEC_INLINE static inline
+#endif
 
-    if (t->context == AGILENN_RANS_CTX_SHARED) {
-        return 0u;
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP && !defined(AGN_PORTABLE_KERNELS)
+#include <arm_acle.h>
+#define AGN_CODEC_DSP 1
+#else
+#define AGN_CODEC_DSP 0
+#endif
+
+/* 1 if some index is >= n_sym. The DSP path tests four at a time: UQSUB8 of each byte and
+ * n_sym - 1 is non-zero exactly for the bytes above n_sym - 1. */
+static int rans_bad_symbol(const uint8_t *indices, uint32_t count, uint32_t n_sym)
+{
+    uint32_t i = 0u;
+#if AGN_CODEC_DSP
+    const uint32_t top = (n_sym - 1u) * 0x01010101u; /* n_sym <= 256 */
+    uint32_t any = 0u;
+    for (; i + 4u <= count; i += 4u) {
+        uint32_t v;
+        memcpy(&v, indices + i, sizeof(v));
+        any |= __uqsub8(v, top);
     }
-    if (t->context == AGILENN_RANS_CTX_CHANNEL) {
-        return c;
+    if (any != 0u) {
+        return 1;
     }
-    /* causal neighbours: left = p[y][x-1], else p[y-1][0], else 0;
-     * above = p[y-1][x], else left */
-    if (x > 0u) {
-        left = plane[y * width + x - 1u];
-        above = (y > 0u) ? plane[(y - 1u) * width + x] : left;
-    } else if (y > 0u) {
-        left = plane[(y - 1u) * width];
-        above = left;
+#endif
+    for (; i < count; i++) {
+        if (indices[i] >= n_sym) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The coder's state between symbols: x, the write pointer p (bytes go backwards, never
+ * below stop) and the table constants. */
+typedef struct {
+    uint32_t x;
+    uint8_t *p;
+    uint8_t *stop;
+    const uint16_t *freq;
+    const uint16_t *cum;
+    uint32_t x_max_unit; /* (L >> P) << 8: x must stay below x_max_unit * freq */
+    uint32_t prec;
+} rans_coder_t;
+
+/* Codes symbol entry k of the tables freq/cum (= table * S + symbol, relative to the
+ * pointers passed). Returns 0, AGILENN_CODEC_ERR_BUFFER or AGILENN_CODEC_ERR_TABLE (a zero
+ * frequency). checked = 0: the caller has made sure that the buffer has room for every
+ * byte this symbol can emit (at most 2: x < 2^31 and x_max >= 2^(31 - P), P <= 16). */
+AGN_CODEC_INLINE int32_t rans_put(rans_coder_t *rc, const uint16_t *freq, const uint16_t *cum,
+                                  uint32_t k, const int checked)
+{
+    const uint32_t f = freq[k];
+    uint32_t x = rc->x;
+    uint32_t x_max;
+    uint32_t q;
+    if (f == 0u) {
+        return AGILENN_CODEC_ERR_TABLE;
+    }
+    x_max = rc->x_max_unit * f; /* <= 2^31 */
+    while (x >= x_max) {
+        if (checked && rc->p == rc->stop) {
+            return AGILENN_CODEC_ERR_BUFFER;
+        }
+        *--rc->p = (uint8_t)(x & 0xFFu);
+        x >>= 8;
+    }
+    /* x' = (x / f) * 2^P + x % f + cum = x + q * (2^P - f) + cum, q = x / f */
+    q = x / f;
+    rc->x = x + q * (((uint32_t)1u << rc->prec) - f) + cum[k];
+    return 0;
+}
+
+/*
+ * Codes one row of one channel's plane backwards (x = width-1 .. 0). ctx and (where the
+ * caller can) n_sym are constants in each expansion. The neighbour contexts read the
+ * causal neighbours: left = row[x-1] (at x = 0: the first symbol of the row above, or 0
+ * in the first row), above = up[x] (in the first row: left); table = c (CHANNEL),
+ * c*S + left (LEFT), (c*S + left)*S + above. Right to left, each symbol is the previous
+ * position's left neighbour (kept in s). The hot loop (rows below the first, buffer room
+ * for the whole row) runs without buffer checks.
+ */
+AGN_CODEC_INLINE int32_t rans_code_row(rans_coder_t *rc, const uint8_t *row, const uint8_t *up,
+                                       uint32_t width, uint32_t c, const uint32_t n_sym,
+                                       const uint32_t ctx)
+{
+    const uint8_t *pr = row + width - 1u;
+    uint32_t s = *pr;
+    const uint16_t *freq = rc->freq;
+    const uint16_t *cum = rc->cum;
+    int32_t err;
+
+    if (ctx == AGILENN_RANS_CTX_SHARED || ctx == AGILENN_RANS_CTX_CHANNEL) {
+        if (ctx == AGILENN_RANS_CTX_CHANNEL) {
+            freq += c * n_sym;
+            cum += c * n_sym;
+        }
+        for (;;) {
+            err = rans_put(rc, freq, cum, *pr, 1);
+            if (err != 0 || pr == row) {
+                return err;
+            }
+            pr--;
+        }
+    }
+    /* tables of channel c: c*S (LEFT) or c*S*S (LEFT_ABOVE) tables of S entries */
+    freq += c * n_sym * ((ctx == AGILENN_RANS_CTX_CHANNEL_LEFT) ? n_sym : n_sym * n_sym);
+    cum += c * n_sym * ((ctx == AGILENN_RANS_CTX_CHANNEL_LEFT) ? n_sym : n_sym * n_sym);
+    if (up != 0 && (uint32_t)(rc->p - rc->stop) >= 2u * width) {
+        const uint8_t *pu = up + width - 1u;
+        for (; pr != row; pr--, pu--) {
+            const uint32_t left = pr[-1];
+            uint32_t k;
+            if (n_sym == 8u) { /* symbols < 8: the index fields are bit fields */
+                const uint32_t t = (ctx == AGILENN_RANS_CTX_CHANNEL_LEFT) ? left : ((left << 3) | *pu);
+                k = (t << 3) | s;
+            } else {
+                const uint32_t t = (ctx == AGILENN_RANS_CTX_CHANNEL_LEFT) ? left : left * n_sym + *pu;
+                k = t * n_sym + s;
+            }
+            err = rans_put(rc, freq, cum, k, 0);
+            if (err != 0) {
+                return err;
+            }
+            s = left;
+        }
     } else {
-        left = 0u;
-        above = 0u;
+        for (; pr != row; pr--) {
+            const uint32_t left = pr[-1];
+            uint32_t t = left;
+            if (ctx == AGILENN_RANS_CTX_CHANNEL_LEFT_ABOVE) {
+                t = t * n_sym + ((up != 0) ? *(pr - width) : left); /* above = up[x] */
+            }
+            err = rans_put(rc, freq, cum, t * n_sym + s, 1);
+            if (err != 0) {
+                return err;
+            }
+            s = left;
+        }
     }
-    if (t->context == AGILENN_RANS_CTX_CHANNEL_LEFT) {
-        return c * s + left;
+    {
+        const uint32_t left = (up != 0) ? up[0] : 0u;
+        const uint32_t t = (ctx == AGILENN_RANS_CTX_CHANNEL_LEFT) ? left : left * n_sym + left;
+        return rans_put(rc, freq, cum, t * n_sym + s, 1);
     }
-    return (c * s + left) * s + above;
+}
+
+/* All rows of all channels, last to first, for one context type (a constant). */
+AGN_CODEC_INLINE int32_t rans_code_all(rans_coder_t *rc, const uint8_t *indices,
+                                       uint32_t channels, uint32_t height, uint32_t width,
+                                       const uint32_t n_sym, const uint32_t ctx)
+{
+    const uint32_t plane_size = height * width;
+    uint32_t c;
+    uint32_t y;
+    int32_t err;
+    for (c = channels; c-- > 0u;) {
+        const uint8_t *plane = indices + c * plane_size;
+        for (y = height; y-- > 0u;) {
+            const uint8_t *row = plane + y * width;
+            err = rans_code_row(rc, row, (y > 0u) ? row - width : 0, width, c, n_sym, ctx);
+            if (err != 0) {
+                return err;
+            }
+        }
+    }
+    return 0;
 }
 
 int32_t agilenn_rans_encode(const uint8_t *indices, uint16_t channels, uint16_t height,
@@ -176,15 +320,10 @@ int32_t agilenn_rans_encode(const uint8_t *indices, uint16_t channels, uint16_t 
     uint32_t plane_size;
     uint32_t n_sym;
     uint32_t prec;
-    uint32_t x_max_unit;
-    uint32_t x = AGILENN_RANS_L;
-    uint32_t c;
-    uint32_t y;
-    uint32_t xx;
     uint32_t i;
     uint32_t len;
-    uint8_t *p;
-    int32_t rc;
+    rans_coder_t rc;
+    int32_t rc_err;
 
     if (tables == 0 || tables->freq == 0 || tables->cum == 0) {
         return (tables == 0) ? AGILENN_CODEC_ERR_ARG : AGILENN_CODEC_ERR_TABLE;
@@ -197,9 +336,9 @@ int32_t agilenn_rans_encode(const uint8_t *indices, uint16_t channels, uint16_t 
         return AGILENN_CODEC_ERR_ARG;
     }
     count = plane_size * channels;
-    rc = check_common(indices, count, tables->n_symbols, out);
-    if (rc != 0) {
-        return (tables->n_symbols < 2u || tables->n_symbols > 256u) ? AGILENN_CODEC_ERR_TABLE : rc;
+    rc_err = check_common(indices, count, tables->n_symbols, out);
+    if (rc_err != 0) {
+        return (tables->n_symbols < 2u || tables->n_symbols > 256u) ? AGILENN_CODEC_ERR_TABLE : rc_err;
     }
     n_sym = tables->n_symbols;
     prec = tables->precision_bits;
@@ -218,10 +357,8 @@ int32_t agilenn_rans_encode(const uint8_t *indices, uint16_t channels, uint16_t 
         return AGILENN_CODEC_ERR_TABLE;
     }
     /* All symbols are checked first: the neighbour contexts read symbols not yet coded. */
-    for (i = 0u; i < count; i++) {
-        if (indices[i] >= n_sym) {
-            return AGILENN_CODEC_ERR_SYMBOL;
-        }
+    if (rans_bad_symbol(indices, count, n_sym)) {
+        return AGILENN_CODEC_ERR_SYMBOL;
     }
     if (out_cap < start) {
         return AGILENN_CODEC_ERR_BUFFER;
@@ -229,42 +366,53 @@ int32_t agilenn_rans_encode(const uint8_t *indices, uint16_t channels, uint16_t 
 
     /* Code the symbols from last to first; bytes are written backwards from the end of
      * the buffer, so memory order is the reverse of emission order. */
-    x_max_unit = (AGILENN_RANS_L >> prec) << 8;
-    p = out + out_cap;
-    for (c = channels; c-- > 0u;) {
-        const uint8_t *plane = indices + c * plane_size;
-        for (y = height; y-- > 0u;) {
-            for (xx = width; xx-- > 0u;) {
-                uint32_t s = plane[y * (uint32_t)width + xx];
-                uint32_t k = rans_table_index(tables, plane, width, c, y, xx) * n_sym + s;
-                uint32_t f = tables->freq[k];
-                uint32_t x_max;
-                if (f == 0u) {
-                    return AGILENN_CODEC_ERR_TABLE;
-                }
-                x_max = x_max_unit * f; /* <= 2^31 */
-                while (x >= x_max) {
-                    if (p == out + start) {
-                        return AGILENN_CODEC_ERR_BUFFER;
-                    }
-                    *--p = (uint8_t)(x & 0xFFu);
-                    x >>= 8;
-                }
-                x = ((x / f) << prec) + (x % f) + tables->cum[k];
+    rc.x = AGILENN_RANS_L;
+    rc.p = out + out_cap;
+    rc.stop = out + start;
+    rc.freq = tables->freq;
+    rc.cum = tables->cum;
+    rc.x_max_unit = (AGILENN_RANS_L >> prec) << 8;
+    rc.prec = prec;
+    rc_err = 0;
+    if (count != 0u) {
+        switch (tables->context) {
+        case AGILENN_RANS_CTX_SHARED:
+            rc_err = rans_code_all(&rc, indices, channels, height, width, n_sym, AGILENN_RANS_CTX_SHARED);
+            break;
+        case AGILENN_RANS_CTX_CHANNEL:
+            rc_err = rans_code_all(&rc, indices, channels, height, width, n_sym, AGILENN_RANS_CTX_CHANNEL);
+            break;
+        case AGILENN_RANS_CTX_CHANNEL_LEFT:
+            rc_err = rans_code_all(&rc, indices, channels, height, width, n_sym,
+                                   AGILENN_RANS_CTX_CHANNEL_LEFT);
+            break;
+        default:
+            /* 8 centroids (3-bit indices), the usual alphabet: constant S, shifts for the
+             * table index and one register less in the hot loop */
+            if (n_sym == 8u) {
+                rc_err = rans_code_all(&rc, indices, channels, height, width, 8u,
+                                       AGILENN_RANS_CTX_CHANNEL_LEFT_ABOVE);
+            } else {
+                rc_err = rans_code_all(&rc, indices, channels, height, width, n_sym,
+                                       AGILENN_RANS_CTX_CHANNEL_LEFT_ABOVE);
             }
+            break;
         }
+    }
+    if (rc_err != 0) {
+        return rc_err;
     }
 
     /* Move the stream right after header and state (forward copy: destination first). */
-    len = (uint32_t)((out + out_cap) - p);
+    len = (uint32_t)((out + out_cap) - rc.p);
     for (i = 0u; i < len; i++) {
-        out[start + i] = p[i];
+        out[start + i] = rc.p[i];
     }
     write_header(out, (uint8_t)AGILENN_CODEC_RANS, (uint16_t)n_sym, count);
-    out[6] = (uint8_t)(x & 0xFFu);
-    out[7] = (uint8_t)((x >> 8) & 0xFFu);
-    out[8] = (uint8_t)((x >> 16) & 0xFFu);
-    out[9] = (uint8_t)((x >> 24) & 0xFFu);
+    out[6] = (uint8_t)(rc.x & 0xFFu);
+    out[7] = (uint8_t)((rc.x >> 8) & 0xFFu);
+    out[8] = (uint8_t)((rc.x >> 16) & 0xFFu);
+    out[9] = (uint8_t)((rc.x >> 24) & 0xFFu);
     return (int32_t)(start + len);
 }
 

@@ -43,7 +43,13 @@ static int16_t s_d1row[AGN_L1_W * 3u];               /* depthwise-1 outputs, HWC
 static int16_t s_a1[3][A1_ROW_VALUES];
 static int32_t s_a1_next;
 static const int16_t s_a1_zero[A1_ROW_VALUES];      /* padding rows (zero = real zero) */
-static int16_t s_d2row[AGN_FEAT_W * AGN_HIDDEN];     /* depthwise-2 outputs, HWC */
+/* depthwise-2 outputs, HWC; on an 8-byte boundary (the DSP pointwise kernel loads four
+ * channels per LDRD) */
+static union {
+    int16_t v[AGN_FEAT_W * AGN_HIDDEN];
+    uint64_t align;
+} s_d2row_buf;
+#define s_d2row (s_d2row_buf.v)
 
 static uint8_t s_indices[AGN_REMOTE_COUNT];
 static uint8_t s_payload[AGN_MAX_PAYLOAD_BYTES];
@@ -150,13 +156,11 @@ static const int16_t *a1_row(const agn_frame_t *f, int32_t y)
 }
 
 /* Layer 2 (depthwise 3x3 stride S2 pad P2 per channel, pointwise + BN), then per feature
- * pixel: the local channels' ReLU6 values into the pooling sums, the remote channels'
- * quantizer indices. */
+ * row: the local channels' ReLU6 values into the pooling sums, the remote channels'
+ * quantizer indices (agn_pw_quant_row). */
 static void layer2(const agn_frame_t *f, int32_t *pool)
 {
-    int32_t acc[AGN_CHANNELS];
     uint32_t y2;
-    uint32_t x2;
     uint32_t c;
 
     for (y2 = 0u; y2 < AGN_FEAT_H; y2++) {
@@ -164,24 +168,14 @@ static void layer2(const agn_frame_t *f, int32_t *pool)
         const int16_t *r0 = a1_row(f, base);
         const int16_t *r1 = a1_row(f, base + 1);
         const int16_t *r2 = a1_row(f, base + 2);
-        uint8_t *idx = s_indices + y2 * AGN_FEAT_W;
         for (c = 0u; c < AGN_HIDDEN; c++) {
             const uint32_t off = c * A1_COLS;
             agn_dw3x3_row(r0 + off, r1 + off, r2 + off, AGN_STRIDE2, AGN_FEAT_W, agn_dw2_w + 9u * c,
                           0, agn_dw2_rq[c], -AGN_D2_MAX, AGN_D2_MAX, s_d2row + c, AGN_HIDDEN);
         }
-        for (x2 = 0u; x2 < AGN_FEAT_W; x2++) {
-            agn_pw_acc(s_d2row + x2 * AGN_HIDDEN, AGN_HIDDEN, agn_pw2_w, agn_pw2_b, AGN_CHANNELS, acc);
-            for (c = 0u; c < AGN_LOCAL; c++) {
-                pool[c] += agn_requant(acc[c], agn_pw2_rq[c].mult, agn_pw2_rq[c].shift, 0,
-                                       AGN_A2_MAX);
-            }
-            for (c = 0u; c < AGN_REMOTE; c++) {
-                idx[c * FEAT_AREA + x2] = agn_threshold_index(
-                    acc[AGN_LOCAL + c], agn_thresholds + c * (AGN_CENTROIDS - 1u),
-                    AGN_CENTROIDS - 1u);
-            }
-        }
+        agn_pw_quant_row(s_d2row, AGN_FEAT_W, AGN_HIDDEN, agn_pw2_w, agn_pw2_b, AGN_LOCAL,
+                         agn_pw2_rq, AGN_A2_MAX, pool, AGN_REMOTE, agn_thresholds,
+                         AGN_CENTROIDS - 1u, s_indices + y2 * AGN_FEAT_W, FEAT_AREA);
     }
 }
 

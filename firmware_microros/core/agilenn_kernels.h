@@ -23,7 +23,13 @@
 #include <stdint.h>
 #include <string.h>
 
-#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+/* Kernel path, chosen at compile time: the DSP path (ARMv7E-M DSP instructions through
+ * ACLE intrinsics: SMLAD, SMLAxy, SMMLA, SSAT/USAT, QSUB, packed 16-bit loads, two outputs
+ * per step) where the compiler targets a core with the DSP extension (__ARM_FEATURE_DSP:
+ * Cortex-M4/M7/M33...), the portable C99 path everywhere else. -DAGN_PORTABLE_KERNELS
+ * forces the portable path (the firmware report measures both). Both paths compute the
+ * same integers (the golden tests run each against the numpy reference). */
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP && !defined(AGN_PORTABLE_KERNELS)
 #include <arm_acle.h>
 #define AGN_HAVE_DSP 1
 #else
@@ -170,6 +176,21 @@ static inline void agn_pw_pixel(const int16_t *in, uint32_t in_ch, const int16_t
 void agn_pw_row(const int16_t *in, uint32_t n_px, uint32_t in_ch, const int16_t *w,
                 const int32_t *bias, uint32_t out_ch, const agn_rq_t *rq, int32_t lo,
                 int32_t hi, int16_t *out, uint32_t out_stride);
+
+/*
+ * Layer-2 pointwise convolution of a row of n_px pixel vectors (HWC, in_ch values each)
+ * with the two consumers of its outputs fused in:
+ *   - output channels o < n_local (the local channels): requant(acc, rq[o], 0, hi) is added
+ *     to pool[o] (the global average pooling's sum);
+ *   - output channels o >= n_local (the remote channels, r = o - n_local): the quantizer
+ *     index agn_threshold_index(acc, thr + r * n_thr, n_thr) goes to
+ *     idx[r * idx_stride + x].
+ * acc = bias[o] + sum_c w[o * in_ch + c] * in[x * in_ch + c]; n_local + n_remote outputs.
+ */
+void agn_pw_quant_row(const int16_t *in, uint32_t n_px, uint32_t in_ch, const int16_t *w,
+                      const int32_t *bias, uint32_t n_local, const agn_rq_t *rq, int32_t hi,
+                      int32_t *pool, uint32_t n_remote, const int32_t *thr, uint32_t n_thr,
+                      uint8_t *idx, uint32_t idx_stride);
 
 /* Quantizer decision: the number of thresholds strictly below acc (thr non-decreasing,
  * n_thr entries), i.e. the index of the nearest centroid with ties to the lower index.

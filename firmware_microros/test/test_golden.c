@@ -57,7 +57,7 @@ static void run_case(const golden_case_t *g)
         CHECK_EQ(first_diff(res.payload, g->packed, g->packed_len), -1);
     }
     printf("  %-20s %4ux%-4u %-8s codec %u payload %5u bytes: %s\n", g->name, g->width, g->height,
-           g->format == 0u ? "RGB888" : (g->format == 1u ? "RGB565" : "RGB565BE"), g->codec, g->payload_len,
+           g->format == 0u ? "RGB888" : (g->format == 1u ? "RGB565" : "RGB565BE"), g->codec, (unsigned int)g->payload_len,
            g_failures != failures_before ? "MISMATCH" : "equal");
 }
 

@@ -199,10 +199,15 @@ static void test_dw3x3_row(void)
     int k;
     int x;
 
-    for (trial = 0; trial < 300; trial++) {
+    /* the clamps with a dedicated DSP path (ReLU6 [0, 2^15-1], symmetric 16-bit) and any other */
+    static const int32_t clamps[3][2] = {{-1000, 30000}, {0, 32767}, {-32767, 32767}};
+    for (trial = 0; trial < 900; trial++) {
         uint32_t stride = (uint32_t)rnd_range(1, 3);
         int32_t bias = (trial & 1) ? rnd_range(-100000, 100000) : 0;
         int start = rnd_range(0, 3);                  /* odd starts: unaligned pairs */
+        const int32_t lo = clamps[trial % 3][0];
+        const int32_t hi = clamps[trial % 3][1];
+        const int out_w = (trial % 5 == 0) ? rnd_range(0, OUTW) : OUTW; /* odd widths: the tail */
         for (k = 0; k < 3 * W; k++) {
             rows[k / W][k % W] = (int16_t)rnd_range(-32767, 32767);
         }
@@ -210,11 +215,14 @@ static void test_dw3x3_row(void)
             w[k] = (int16_t)rnd_range(-4095, 4095);
         }
         rq.mult = (int32_t)((1u << 30) | (rnd() & 0x3FFFFFFFu));
-        rq.shift = rnd_range(8, 20);
+        rq.shift = rnd_range(trial % 7 == 0 ? 1 : 8, 20);  /* small shifts: saturation both ways */
         memset(out, 0x55, sizeof(out));
-        agn_dw3x3_row(rows[0] + start, rows[1] + start, rows[2] + start, stride, OUTW, w, bias,
-                      rq, -1000, 30000, out, 2u);
-        for (x = 0; x < OUTW; x++) {
+        agn_dw3x3_row(rows[0] + start, rows[1] + start, rows[2] + start, stride, (uint32_t)out_w,
+                      w, bias, rq, lo, hi, out, 2u);
+        for (x = out_w; x < OUTW; x++) {
+            CHECK_EQ(out[2 * x], 0x5555);             /* nothing beyond out_w */
+        }
+        for (x = 0; x < out_w; x++) {
             long long acc = bias;
             int ky;
             int kx;
@@ -223,7 +231,7 @@ static void test_dw3x3_row(void)
                     acc += (long long)w[ky * 3 + kx] * rows[ky][start + x * (int)stride + kx];
                 }
             }
-            CHECK_EQ(out[2 * x], ref_requant(acc, rq.mult, rq.shift, -1000, 30000));
+            CHECK_EQ(out[2 * x], ref_requant(acc, rq.mult, rq.shift, lo, hi));
             CHECK_EQ(out[2 * x + 1], 0x5555);         /* out_step respected */
         }
     }
@@ -295,7 +303,7 @@ static void test_pw_row(void)
     int x;
     int o;
 
-    for (t = 0; t < 60; t++) {
+    for (t = 0; t < 180; t++) {
         int in_ch = in_chs[t % 3];
         for (k = 0; k < NPX * in_ch; k++) {
             in[k] = (int16_t)rnd_range(-32767, 32767);
@@ -308,11 +316,114 @@ static void test_pw_row(void)
             rq[o].mult = (int32_t)((1u << 30) | (rnd() & 0x3FFFFFFFu));
             rq[o].shift = rnd_range(8, 20);
         }
-        agn_pw_row(in, NPX, (uint32_t)in_ch, w, bias, OUT, rq, 0, 32767, rows, STRIDE);
-        for (x = 0; x < NPX; x++) {
-            agn_pw_pixel(in + x * in_ch, (uint32_t)in_ch, w, bias, OUT, rq, 0, 32767, ref, 1u);
-            for (o = 0; o < OUT; o++) {
-                CHECK_EQ(rows[o * STRIDE + x], ref[o]);
+        {
+            static const int32_t clamps[3][2] = {{0, 32767}, {-32767, 32767}, {-5000, 20000}};
+            const int32_t lo = clamps[(t / 3) % 3][0];
+            const int32_t hi = clamps[(t / 3) % 3][1];
+            const int npx = NPX - (t & 1);            /* odd and even rows (DSP: two per step) */
+            if (t % 4 == 0) {
+                for (o = 0; o < OUT; o++) {
+                    rq[o].shift = rnd_range(1, 4);    /* saturate */
+                }
+            }
+            agn_pw_row(in, (uint32_t)npx, (uint32_t)in_ch, w, bias, OUT, rq, lo, hi, rows, STRIDE);
+            for (x = 0; x < npx; x++) {
+                agn_pw_pixel(in + x * in_ch, (uint32_t)in_ch, w, bias, OUT, rq, lo, hi, ref, 1u);
+                for (o = 0; o < OUT; o++) {
+                    long long a = bias[o];
+                    for (k = 0; k < in_ch; k++) {
+                        a += (long long)w[o * in_ch + k] * in[x * in_ch + k];
+                    }
+                    CHECK_EQ(rows[o * STRIDE + x], ref_requant(a, rq[o].mult, rq[o].shift, lo, hi));
+                    CHECK_EQ(rows[o * STRIDE + x], ref[o]);
+                }
+            }
+        }
+    }
+}
+
+/* agn_pw_quant_row against its definition: pooled ReLU6 sums of the local channels, the
+ * threshold index of the remote ones; 16 inputs on and off an 8-byte boundary, other
+ * input counts, 7 thresholds (the DSP binary search) and others. */
+static void test_pw_quant_row(void)
+{
+    enum { NPX = 16, MAXIN = 16, NLOC = 5, NREM = 7, STRIDE = 20 };
+    static union {
+        int16_t v[(NPX + 1) * MAXIN];
+        unsigned long long align;
+    } in;
+    int16_t w[(NLOC + NREM) * MAXIN];
+    int32_t bias[NLOC + NREM];
+    agn_rq_t rq[NLOC];
+    int32_t thr[NREM * 9];
+    int32_t pool[NLOC];
+    uint8_t idx[NREM * STRIDE];
+    int t;
+
+    for (t = 0; t < 120; t++) {
+        const int in_ch = (t % 4 == 3) ? 5 : 16;
+        const int shift_px = (t % 4 == 2) ? 1 : 0;     /* input off the 8-byte boundary */
+        const int n_thr = (t % 5 == 4) ? rnd_range(0, 9) : 7;
+        const int n_px = (t % 3 == 2) ? rnd_range(0, NPX) : NPX;
+        const int32_t hi = (t % 6 == 5) ? 20000 : 32767;
+        const int16_t *px = in.v + shift_px;
+        int k;
+        int o;
+        int x;
+        for (k = 0; k < (NPX + 1) * MAXIN; k++) {
+            in.v[k] = (int16_t)rnd_range(-32767, 32767);
+        }
+        for (k = 0; k < (NLOC + NREM) * in_ch; k++) {
+            w[k] = (int16_t)rnd_range(-2047, 2047);
+        }
+        for (o = 0; o < NLOC + NREM; o++) {
+            bias[o] = rnd_range(-1000000, 1000000);
+        }
+        for (o = 0; o < NLOC; o++) {
+            rq[o].mult = (int32_t)((1u << 30) | (rnd() & 0x3FFFFFFFu));
+            rq[o].shift = rnd_range(1, 20);
+            pool[o] = rnd_range(0, 1000);
+        }
+        for (o = 0; o < NREM; o++) {   /* sorted thresholds around typical sums, duplicates */
+            int32_t v = rnd_range(-40000000, 0);
+            for (k = 0; k < n_thr; k++) {
+                thr[o * n_thr + k] = v;
+                v += (rnd() & 3u) == 0u ? 0 : rnd_range(0, 20000000);
+            }
+        }
+        if (n_thr > 0 && t % 8 == 1) {
+            thr[n_thr - 1] = 2147483647;
+            thr[0] = -2147483647 - 1;
+        }
+        memset(idx, 0xEE, sizeof(idx));
+        {
+            int32_t ref_pool[NLOC];
+            memcpy(ref_pool, pool, sizeof(pool));
+            agn_pw_quant_row(px, (uint32_t)n_px, (uint32_t)in_ch, w, bias, NLOC, rq, hi, pool, NREM,
+                             thr, (uint32_t)n_thr, idx, STRIDE);
+            for (o = 0; o < NLOC + NREM; o++) {
+                for (x = 0; x < n_px; x++) {
+                    long long a = bias[o];
+                    for (k = 0; k < in_ch; k++) {
+                        a += (long long)w[o * in_ch + k] * px[x * in_ch + k];
+                    }
+                    if (o < NLOC) {
+                        ref_pool[o] += (int32_t)ref_requant(a, rq[o].mult, rq[o].shift, 0, hi);
+                    } else {
+                        int n = 0;
+                        for (k = 0; k < n_thr; k++) {
+                            n += a > thr[(o - NLOC) * n_thr + k];
+                        }
+                        CHECK_EQ(idx[(o - NLOC) * STRIDE + x], n);
+                    }
+                }
+                if (o >= NLOC) {
+                    for (x = n_px; x < STRIDE; x++) {
+                        CHECK_EQ(idx[(o - NLOC) * STRIDE + x], 0xEE);
+                    }
+                } else {
+                    CHECK_EQ(pool[o], ref_pool[o]);
+                }
             }
         }
     }
@@ -395,6 +506,7 @@ int main(void)
     RUN(test_dw3x3_row);
     RUN(test_pointwise);
     RUN(test_pw_row);
+    RUN(test_pw_quant_row);
     RUN(test_threshold_index);
     RUN(test_dense);
     return test_summary("test_kernels");

@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """Measure the firmware core on an emulated Cortex-M7 and write results/firmware.json.
 
-Inputs are the artefacts of `make report` (firmware_microros/Makefile):
-  build/m7/core_only.elf  smallest image using the whole core -> flash / static RAM
-  build/m7/bench.elf      golden frames through the core, on QEMU mps2-an500
+Inputs are the artefacts of `make report` (firmware_microros/Makefile), one directory per
+build variant (--variant NAME=DIR; the first is the headline figure, the others are listed
+beside it under "variants"; the Makefile builds dsp-O2, portable-O2, dsp-Os, portable-Os):
+  DIR/core_only.elf       smallest image using the whole core -> flash / static RAM
+  DIR/bench.elf           golden frames through the core, on QEMU mps2-an500
   build/host/bench        the same program built for the host
   build/libinsncount.so   TCG plugin counting executed instructions (optional)
 
@@ -85,10 +87,10 @@ def return_addresses(objdump: str, elf: Path, caller: str, callee: str) -> list[
     return out
 
 
-def stack_usage(build: Path) -> dict[str, int]:
+def stack_usage(arm_dir: Path) -> dict[str, int]:
     """gcc -fstack-usage figures of the core's functions (static frames)."""
     usage: dict[str, int] = {}
-    for su in sorted((build / "m7").glob("*.su")):
+    for su in sorted(arm_dir.glob("*.su")):
         for line in su.read_text().splitlines():
             parts = line.split("\t")
             if len(parts) >= 2 and parts[1].isdigit():
@@ -110,31 +112,19 @@ def parse_bench(text: str) -> dict[str, Any]:
     return {"frames": frames, "ticks": ticks, "stack_peak": stack}
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--build", type=Path, default=Path("build"))
-    ap.add_argument("--gen", type=Path, default=Path("build/gen"))
-    ap.add_argument("--arm-prefix", default="arm-none-eabi-")
-    ap.add_argument("--qemu", default="qemu-system-arm")
-    ap.add_argument("--clock-hz", type=float, default=216e6)
-    ap.add_argument("--cflags", default="")
-    ap.add_argument("--bundle", default="")
-    ap.add_argument("--out", type=Path, required=True)
-    ap.add_argument("--timeout", type=float, default=300)
-    args = ap.parse_args(argv)
-    b = args.build
+def measure(arm_dir: Path, args: argparse.Namespace, plugin: Path, host_out: str,
+            golden: dict[str, Any]) -> dict[str, Any]:
+    """Sizes, QEMU run (payload equality, instruction counts) of one build variant."""
     size_tool, nm, objdump = (args.arm_prefix + t for t in ("size", "nm", "objdump"))
-    core_elf, bench_elf, host_bench = b / "m7/core_only.elf", b / "m7/bench.elf", b / "host/bench"
-    plugin = b / "libinsncount.so"
-    if shutil.which(args.qemu) is None:
-        raise SystemExit(f"{args.qemu} not found (apt-get install qemu-system-arm)")
-
-    # ---- sizes
+    core_elf, bench_elf = arm_dir / "core_only.elf", arm_dir / "bench.elf"
+    for elf in (core_elf, bench_elf):
+        if not elf.is_file():
+            raise SystemExit(f"{elf} not found (run `make report`)")
     core_sections = section_sizes(size_tool, core_elf)
     flash, ram = flash_ram(core_sections)
     bench_sections = section_sizes(size_tool, bench_elf)
     bench_flash, bench_ram = flash_ram(bench_sections)
-    objs = sorted((b / "m7").glob("agilenn_*.o"))
+    objs = sorted(arm_dir.glob("agilenn_*.o"))
     per_object = object_sizes(size_tool, objs)
 
     # ---- QEMU run (plugin windows + icount ticks in one run)
@@ -165,8 +155,7 @@ def main(argv: list[str] | None = None) -> int:
         plugin_lines = log.read_text().splitlines() if log.is_file() else []
     qemu_out = proc.stdout + proc.stderr
     if proc.returncode not in (0, 1):
-        raise SystemExit(f"QEMU run failed (rc {proc.returncode}):\n{qemu_out[-2000:]}")
-    host_out = subprocess.run([str(host_bench)], capture_output=True, text=True).stdout
+        raise SystemExit(f"QEMU run of {bench_elf} failed (rc {proc.returncode}):\n{qemu_out[-2000:]}")
 
     def compared(text: str) -> list[str]:
         return [ln for ln in text.splitlines() if ln.startswith(COMPARED_PREFIXES)]
@@ -180,7 +169,6 @@ def main(argv: list[str] | None = None) -> int:
         p = line.split()
         if p[:1] == ["win"]:
             counts[int(p[1])].append(int(p[2]))
-    golden = json.loads((args.gen / "golden.json").read_text())
     per_frame = []
     for i, info in sorted(bench["frames"].items()):
         t = bench["ticks"].get(i, {})
@@ -200,22 +188,90 @@ def main(argv: list[str] | None = None) -> int:
     key_e = "insn_encode" if method == "tcg-plugin" else "icount_encode"
     tests = [r for r in per_frame if r["name"].startswith("test_image")] or per_frame
     totals = [r[key_x] + r[key_e] for r in tests]
-    worst = max(totals)
-    mean = statistics.mean(totals)
+    return {
+        "flash_bytes": flash, "ram_bytes": ram,
+        "instructions_per_frame": max(totals),
+        "instructions_per_frame_mean": round(statistics.mean(totals)),
+        "instructions_extract_max": max(r[key_x] for r in tests),
+        "instructions_encode_max": max(r[key_e] for r in tests),
+        "payload_equal": payload_equal, "payload_equal_numpy_reference": reference_equal,
+        "counting_method": method, "stack_peak_bytes": bench["stack_peak"],
+        "stack_usage_static": stack_usage(arm_dir),
+        "core_sections": core_sections, "core_elf": str(core_elf),
+        "bench_sections": bench_sections, "bench_flash": bench_flash, "bench_ram": bench_ram,
+        "objects": per_object, "per_frame": per_frame, "qemu_wall_seconds": round(qemu_wall, 3),
+        "payload_diff_sample": [(q, h) for q, h in zip(q_lines, h_lines) if q != h][:3],
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--build", type=Path, default=Path("build"))
+    ap.add_argument("--gen", type=Path, default=Path("build/gen"))
+    ap.add_argument("--variant", action="append", default=[], metavar="NAME=DIR",
+                    help="a build variant (kernels-optimisation, e.g. dsp-O2=build/m7-dsp-O2); "
+                         "the first is the headline; default: m7=BUILD/m7")
+    ap.add_argument("--arm-prefix", default="arm-none-eabi-")
+    ap.add_argument("--qemu", default="qemu-system-arm")
+    ap.add_argument("--clock-hz", type=float, default=216e6)
+    ap.add_argument("--cflags", default="", help="compiler flags common to the variants")
+    ap.add_argument("--bundle", default="")
+    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--timeout", type=float, default=300)
+    args = ap.parse_args(argv)
+    b = args.build
+    variants: list[tuple[str, Path]] = []
+    for spec in args.variant or [f"m7={b / 'm7'}"]:
+        name, sep, where = spec.partition("=")
+        if not sep or not name or not where:
+            raise SystemExit(f"--variant {spec!r}: expected NAME=DIR")
+        variants.append((name, Path(where)))
+    host_bench, plugin = b / "host/bench", b / "libinsncount.so"
+    if shutil.which(args.qemu) is None:
+        raise SystemExit(f"{args.qemu} not found (apt-get install qemu-system-arm)")
+    if not host_bench.is_file():
+        raise SystemExit(f"{host_bench} not found (run `make report`)")
+    host_out = subprocess.run([str(host_bench)], capture_output=True, text=True).stdout
+    golden = json.loads((args.gen / "golden.json").read_text())
+    results = {name: measure(where, args, plugin, host_out, golden) for name, where in variants}
+    head_name = variants[0][0]
+    m = results[head_name]
+    worst, mean, flash, ram = (m["instructions_per_frame"], m["instructions_per_frame_mean"],
+                               m["flash_bytes"], m["ram_bytes"])
     clock = args.clock_hz
+    all_equal = all(r["payload_equal"] for r in results.values())
+    all_reference = all(r["payload_equal_numpy_reference"] for r in results.values())
+    portable = next((r for n, r in results.items() if n.startswith("portable") and n.endswith("O2")), None)
+    budget_insn = 800_000
     report: dict[str, Any] = {
         "flash_bytes": flash,
         "ram_bytes": ram,
         "instructions_per_frame": worst,
         "ms_at_216mhz": round(worst / 216e6 * 1e3, 3),
-        "payload_equal": payload_equal,
-        "payload_equal_numpy_reference": reference_equal,
-        "budgets": {"flash_bytes": 128 * 1024, "ram_bytes": 96 * 1024, "instructions_per_frame": 2_000_000},
+        "payload_equal": all_equal,
+        "payload_equal_numpy_reference": all_reference,
+        "kernel_path": head_name,
+        "instructions_per_frame_portable": portable["instructions_per_frame"] if portable else None,
+        "ms_at_216mhz_portable": (round(portable["instructions_per_frame"] / 216e6 * 1e3, 3)
+                                  if portable else None),
+        "variants": {
+            n: {k: r[k] for k in ("instructions_per_frame", "instructions_per_frame_mean",
+                                  "instructions_extract_max", "instructions_encode_max",
+                                  "flash_bytes", "ram_bytes", "stack_peak_bytes", "payload_equal",
+                                  "payload_equal_numpy_reference")}
+            | {"ms_at_216mhz": round(r["instructions_per_frame"] / 216e6 * 1e3, 3),
+               "build_dir": str(dict(variants)[n])}
+            for n, r in results.items()},
+        "variants_note": ("NAME = kernel path (dsp: ARMv7E-M DSP instructions through ACLE "
+                          "intrinsics; portable: the C99 path of every host, -DAGN_PORTABLE_KERNELS) "
+                          "- optimisation (-O2 / -Os); every variant runs all golden frames and "
+                          "must match the host build and the numpy reference"),
+        "budgets": {"flash_bytes": 128 * 1024, "ram_bytes": 96 * 1024, "instructions_per_frame": budget_insn},
         "within_budget": {"flash": flash <= 128 * 1024, "ram": ram <= 96 * 1024,
-                          "instructions": worst <= 2_000_000},
-        "instructions_per_frame_mean": round(mean),
-        "instructions_extract_max": max(r[key_x] for r in tests),
-        "instructions_encode_max": max(r[key_e] for r in tests),
+                          "instructions": worst <= budget_insn},
+        "instructions_per_frame_mean": mean,
+        "instructions_extract_max": m["instructions_extract_max"],
+        "instructions_encode_max": m["instructions_encode_max"],
         "ms_at_clock": {"clock_hz": clock, "worst": round(worst / clock * 1e3, 3),
                         "mean": round(mean / clock * 1e3, 3)},
         "timing_assumption": (
@@ -223,23 +279,25 @@ def main(argv: list[str] | None = None) -> int:
             "entry of agn_extract / agn_encode through their return (callees included); "
             "converted at one instruction per cycle (CPI = 1) at 216 MHz. QEMU models no "
             "pipeline, caches, flash wait states or dual issue: a real STM32F746 can be "
-            "faster (dual issue) or slower (flash wait states without ART/cache, TCM misses)."),
+            "faster (dual issue) or slower (flash wait states without ART/cache, TCM misses; "
+            "UDIV in the rANS coder takes 2-12 cycles)."),
         "frames_measured": "the built-in test images (CIFAR-10 32x32 RGB888 when available): "
                            "resize to the model input + feature extractor + local predictor + "
                            "quantizer (extract) and rANS/packed coding (encode)",
-        "counting_method": method,
+        "counting_method": m["counting_method"],
         "icount_cross_check": (
             "-icount shift=8 with the FPGAIO 25 MHz counter read around each call: "
             "ticks / 6.4 = instructions (+ ~5 for the counter reads)"),
-        "stack_peak_bytes": bench["stack_peak"],
-        "stack_usage_static": stack_usage(b),
-        "core_image": {"elf": str(core_elf), "sections": core_sections,
+        "stack_peak_bytes": m["stack_peak_bytes"],
+        "stack_usage_static": m["stack_usage_static"],
+        "core_image": {"elf": m["core_elf"], "sections": m["core_sections"],
                        "note": "startup + vector table + core (model constants, codec tables, "
                                "kernels, codec) linked with --gc-sections; no drivers"},
-        "bench_image": {"sections": bench_sections, "flash_bytes": bench_flash, "ram_bytes": bench_ram,
+        "bench_image": {"sections": m["bench_sections"], "flash_bytes": m["bench_flash"],
+                        "ram_bytes": m["bench_ram"],
                         "note": "core + golden frames + expected outputs + semihosting I/O"},
-        "objects": per_object,
-        "per_frame": per_frame,
+        "objects": m["objects"],
+        "per_frame": m["per_frame"],
         "model": {"bundle": args.bundle or "synthetic", "model_id": golden.get("model_id"),
                   "model_hash": golden.get("model_hash"), "synthetic": golden.get("synthetic"),
                   "test_images": golden.get("test_images")},
@@ -249,18 +307,22 @@ def main(argv: list[str] | None = None) -> int:
             "qemu": run([args.qemu, "--version"]).stdout.splitlines()[0],
             "host": platform.platform(),
         },
-        "qemu_wall_seconds": round(qemu_wall, 3),
+        "qemu_wall_seconds": round(sum(r["qemu_wall_seconds"] for r in results.values()), 3),
     }
-    if not payload_equal:
-        diff = [(q, h) for q, h in zip(q_lines, h_lines) if q != h][:3]
-        report["payload_diff_sample"] = diff
+    for n, r in results.items():
+        if not r["payload_equal"]:
+            report.setdefault("payload_diff_sample", {})[n] = r["payload_diff_sample"]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"flash {flash} B, RAM {ram} B, stack peak {bench['stack_peak']} B, "
-          f"instructions/frame max {worst} mean {round(mean)} ({method}), "
-          f"{report['ms_at_216mhz']} ms at 216 MHz (CPI 1), payload_equal {payload_equal}, "
-          f"numpy reference equal {reference_equal} -> {args.out}")
-    return 0 if payload_equal and reference_equal else 1
+    for n, r in results.items():
+        print(f"{n:12s} flash {r['flash_bytes']} B, RAM {r['ram_bytes']} B, stack peak "
+              f"{r['stack_peak_bytes']} B, instructions/frame max {r['instructions_per_frame']} "
+              f"mean {r['instructions_per_frame_mean']} ({r['counting_method']}), "
+              f"payload_equal {r['payload_equal']}, numpy reference equal "
+              f"{r['payload_equal_numpy_reference']}")
+    print(f"headline {head_name}: {worst} instructions/frame, {report['ms_at_216mhz']} ms at "
+          f"216 MHz (CPI 1) -> {args.out}")
+    return 0 if all_equal and all_reference else 1
 
 
 if __name__ == "__main__":
