@@ -81,7 +81,7 @@ build-ros: setup-ros
 test-ros: setup build-ros
 	bash -c 'source $(ROS_WS)/install/local_setup.bash && PATH="$(abspath $(ROS_BIN)):$$PATH" \
 	  AGILENN_ROS_TESTS=1 AGILENN_DDS_PYTHON="$(abspath $(BIN)/python)" \
-	  $(ROS_BIN)/python -P -m pytest -q -p no:cacheprovider -rs test/ros'
+	  $(ROS_BIN)/python -P -m pytest -q -p no:cacheprovider -rs test/ros test/test_transport_rclpy.py'
 
 demo: setup
 	$(BIN)/agilenn demo

@@ -20,6 +20,7 @@ def repo_root() -> Path:
 def digits_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Train the digits profile end to end (seconds); returns the run directory."""
     pytest.importorskip("torch")
+    pytest.importorskip("sklearn", reason="the digits data set comes from scikit-learn (the train extra)")
     from agilenn_ros.config import load_profile
     from agilenn_ros.training.train_agilenn import train_agilenn
     out = tmp_path_factory.mktemp("digits-run")

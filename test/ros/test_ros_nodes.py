@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -29,6 +30,19 @@ def expected_predictions(n: int) -> list[tuple[int, str]]:
         e = edge.process(r.codec_id, r.payload, r.indices.shape, np.asarray(r.local_logits, np.float32))
         out.append((int(e.class_id), str(e.label)))
     return out
+
+
+def assert_predictions(preds: list[Any], device_id: str, frames: int = FRAMES) -> None:
+    """Every frame that reached the edge was used and predicted as the pipelines predict it.
+    The first frame may be lost: the device sends when its writer has matched the edge's
+    reader, and the reader may match the writer a moment later (a reliable
+    volatile reader does not get what was sent before it matched). Any later loss fails."""
+    got = sorted(preds, key=lambda p: p.sequence)
+    sequences = [p.sequence for p in got]
+    assert sequences in (list(range(frames)), list(range(1, frames))), sequences
+    expected = expected_predictions(frames)
+    assert [(p.class_id, p.label) for p in got] == [expected[i] for i in sequences]
+    assert {p.device_id for p in got} == {device_id} and all(p.remote_used for p in got)
 
 
 def read_jsonl(path: Path) -> list[dict]:
@@ -96,8 +110,9 @@ def test_separate_processes_like_ros2_run(ros_env: RosEnv) -> None:
                                   "--params-file", str(params), "-p", "source:=folder", "-p", f"max_frames:={FRAMES}",
                                   "-p", "rate_hz:=10.0", "-p", "device_id:=dev7", "-r", "features:=cam_features")
         assert device.wait(90) == 0, device.logs()
-        assert probe.spin_until(lambda: len(preds) >= FRAMES and len(classes) >= FRAMES, 30), \
+        assert probe.spin_until(lambda: len(preds) >= FRAMES - 1 and len(classes) >= FRAMES - 1, 30), \
             f"{len(preds)} predictions, {len(classes)} classifications\n" + edge.logs() + device.logs() + consumer.logs()
+        probe.spin_until(lambda: len(preds) >= FRAMES, 2)
         assert probe.spin_until(lambda: any(s.hardware_id == "test_edge_hw" and s.values
                                             and dict((v.key, v.value) for v in s.values).get("model")
                                             for d in diags for s in d.status), 10), edge.logs()
@@ -109,15 +124,13 @@ def test_separate_processes_like_ros2_run(ros_env: RosEnv) -> None:
     assert_clean_exit(consumer, consumer.interrupt())
     assert "Traceback" not in device.err()
 
-    expected = expected_predictions(FRAMES)
-    assert [(p.class_id, p.label) for p in sorted(preds, key=lambda p: p.sequence)] == expected
-    assert {p.device_id for p in preds} == {"dev7"}  # the device's remap matches the edge's
+    assert_predictions(preds, "dev7")  # and the device's remap matches the edge's
     for c, p in zip(classes, preds):
         assert c.header.stamp == p.header.stamp and c.results[0].class_id == p.label
         assert abs(c.results[0].score - p.confidence) < 1e-6
     status = next(s for d in diags for s in d.status if s.hardware_id == "test_edge_hw")
     assert status.name.startswith("/robot1/front_edge")
     assert len(labels[0].class_map) == 10
-    consumed = read_jsonl(jsonl)
-    assert sorted(r["sequence"] for r in consumed) == list(range(FRAMES)), consumer.logs()
+    consumed = sorted(r["sequence"] for r in read_jsonl(jsonl))
+    assert consumed == sorted(p.sequence for p in preds), consumer.logs()
     assert "dev7 #" in consumer.out()
