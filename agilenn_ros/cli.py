@@ -10,10 +10,30 @@ from typing import Callable
 Handler = Callable[[argparse.Namespace], int]
 
 
+def _with_val_size(profile, val_size: float | None):  # type: ignore[no-untyped-def]
+    """The profile with data.val_size replaced by --val-size (when given)."""
+    if val_size is None:
+        return profile
+    import dataclasses
+    from agilenn_ros.data.split import check_val_size
+    check_val_size(val_size, "--val-size")
+    return dataclasses.replace(profile, data=dataclasses.replace(profile.data, val_size=float(val_size)))
+
+
+def _val_size_arg(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0 or (value >= 1 and value != int(value)):
+        raise argparse.ArgumentTypeError(f"{text}: a fraction between 0 and 1 or a whole number of images")
+    return value
+
+
 def _cmd_train(args: argparse.Namespace) -> int:
     from agilenn_ros.config import load_profile
     from agilenn_ros.training.train_agilenn import train_agilenn
-    profile = load_profile(args.profile)
+    profile = _with_val_size(load_profile(args.profile), args.val_size)
     if args.epochs or args.exact_importance or args.max_train or args.threads:
         import dataclasses
         train = dataclasses.replace(profile.train, epochs=args.epochs or profile.train.epochs,
@@ -34,11 +54,15 @@ def _cmd_train(args: argparse.Namespace) -> int:
 def _cmd_pretrain_reference(args: argparse.Namespace) -> int:
     from agilenn_ros.config import load_profile
     from agilenn_ros.training.pretrain_reference import pretrain_reference
-    from agilenn_ros.training.train_agilenn import load_datasets
-    profile = load_profile(args.profile)
-    train, val = load_datasets(profile, args.data or "digits")
+    from agilenn_ros.training.train_agilenn import load_data
+    profile = _with_val_size(load_profile(args.profile), args.val_size)
+    data = args.data or ("digits" if profile.dataset == "digits" else "")
+    if not data:
+        print("error: --data is required for this profile", file=sys.stderr)
+        return 2
+    loaded = load_data(profile, data)
     out = Path(args.out)
-    pretrain_reference(profile, train, val, out)
+    pretrain_reference(profile, loaded.train, loaded.val, out, identity=loaded.identity())
     print(f"reference network: {out}")
     return 0
 
@@ -74,7 +98,7 @@ def _cmd_make_bag(args: argparse.Namespace) -> int:
 def _cmd_train_baseline(args: argparse.Namespace) -> int:
     from agilenn_ros.baseline_config import load_baseline_profile
     from agilenn_ros.training.baselines import train_baseline
-    profile = load_baseline_profile(args.profile)
+    profile = _with_val_size(load_baseline_profile(args.profile), args.val_size)
     if args.threads:
         import dataclasses
         profile = dataclasses.replace(profile, train=dataclasses.replace(profile.train, threads=args.threads))
@@ -96,6 +120,11 @@ def _cmd_export_baseline(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_bench_edge(args: argparse.Namespace) -> int:
+    from agilenn_ros.bench.edge_load import bench_edge_command
+    return bench_edge_command(args)
+
+
 def _cmd_bench(args: argparse.Namespace) -> int:
     from agilenn_ros.bench.run import bench_command
     return bench_command(args)
@@ -113,7 +142,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, default=0, help="override the profile's epochs")
     p.add_argument("--max-train", type=int, default=0, help="use only N training images (quick runs)")
     p.add_argument("--exact-importance", action="store_true", help="second-order IG gradients (paper)")
-    p.add_argument("--restart", action="store_true", help="ignore OUT/last.pt and start over")
+    p.add_argument("--val-size", type=_val_size_arg, default=None,
+                   help="validation carved from train when the data has no val/ folder: a fraction of every "
+                        "class (e.g. 0.2) or a total image count (e.g. 500); default: the profile's data.val_size")
+    p.add_argument("--restart", action="store_true",
+                   help="start over: ignore OUT/last.pt and OUT/best.pt and re-train OUT/reference.pt")
     p.add_argument("--threads", type=int, default=0,
                    help="torch threads (default: the profile's train.threads; 0 there means all cores)")
     p.set_defaults(func=_cmd_train)
@@ -121,6 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("pretrain-reference", help="pre-train the reference network used for importance")
     p.add_argument("--profile", default="cifar10")
     p.add_argument("--data", default="")
+    p.add_argument("--val-size", type=_val_size_arg, default=None, help="as for train")
     p.add_argument("--out", required=True, help="path of the reference checkpoint to write")
     p.set_defaults(func=_cmd_pretrain_reference)
 
@@ -129,13 +163,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="bundle directory to write")
     p.add_argument("--data", default="", help="dataset for metrics and codec tables (default: the training data)")
     p.add_argument("--calibration", type=int, default=1000, help="training images for codec tables and int8 calibration")
-    p.add_argument("--skip-metrics", action="store_true", help="do not compute metrics.json on the test split")
+    p.add_argument("--skip-metrics", action="store_true",
+                   help="do not compute metrics.json (on the test split, else on the validation images)")
     p.set_defaults(func=_cmd_export)
 
     p = sub.add_parser("evaluate", help="evaluate a model bundle with onnxruntime (no torch)")
     p.add_argument("--model", required=True, help="bundle directory or name (e.g. cifar10)")
     p.add_argument("--data", required=True, help="dataset (as for train)")
-    p.add_argument("--split", default="test", choices=["train", "test"])
+    p.add_argument("--split", default="test", choices=["train", "val", "test", "all"],
+                   help="test (default), val (the val/ folder, else the validation images carved from train as "
+                        "training did: held out of training), train (images the model was trained on), or all "
+                        "(every image of a folder without split folders, e.g. new images; reported as 'all')")
     p.add_argument("--limit", type=int, default=0, help="evaluate only the first N images")
     p.add_argument("--json", default="", help="write the result as JSON here")
     p.set_defaults(func=_cmd_evaluate)
@@ -156,6 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output directory (best.pt, last.pt, metrics.jsonl)")
     p.add_argument("--epochs", type=int, default=0, help="override the profile's epochs")
     p.add_argument("--max-train", type=int, default=0, help="use only N training images (quick runs)")
+    p.add_argument("--val-size", type=_val_size_arg, default=None, help="as for train")
     p.add_argument("--restart", action="store_true", help="ignore OUT/last.pt and start over")
     p.add_argument("--threads", type=int, default=0,
                    help="torch threads (default: the profile's train.threads; 0 there means all cores)")
@@ -174,6 +213,12 @@ def build_parser() -> argparse.ArgumentParser:
     from agilenn_ros.bench.cli_args import add_bench_arguments
     add_bench_arguments(p)
     p.set_defaults(func=_cmd_bench)
+
+    p = sub.add_parser("bench-edge", help="the edge node under load from a separate load-generator process: "
+                                          "frames/s, latency p50/p99, loss accounting")
+    from agilenn_ros.bench.edge_load import add_bench_edge_arguments
+    add_bench_edge_arguments(p)
+    p.set_defaults(func=_cmd_bench_edge)
 
     p = sub.add_parser("demo", help="device emulator(s) -> DDS -> edge node -> consumer on the sample images")
     from agilenn_ros.demo import add_arguments as demo_arguments

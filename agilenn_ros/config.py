@@ -24,7 +24,8 @@ class DataConfig:
     input_size: int = 96                 # square model input (pixels)
     mean: tuple[float, float, float] = (0.4914, 0.4822, 0.4465)
     std: tuple[float, float, float] = (0.2023, 0.1994, 0.2010)
-    val_size: int = 5000                 # validation split carved from the END of train
+    val_size: float = 0.1                # validation carved from train when there is no val/:
+                                         # a fraction of every class (< 1) or a total image count (>= 1)
     flip: bool = True                    # random horizontal flip
     pad_crop: int = 4                    # pad-and-crop augmentation at source resolution (0: off)
 
@@ -162,6 +163,10 @@ def _validate(p: Profile) -> None:
         raise ProfileError(f"profile {p.name}: importance.level must be channel or element")
     if not 0.0 < imp.lam <= 1.0 or not 0.0 < imp.rho <= 1.0 or imp.steps < 1:
         raise ProfileError(f"profile {p.name}: need 0 < lam <= 1, 0 < rho <= 1, steps >= 1")
+    v = p.data.val_size
+    if not v > 0 or (v >= 1 and v != int(v)):
+        raise ProfileError(f"profile {p.name}: data.val_size must be a fraction (0 < v < 1) or a whole "
+                           f"number of images (>= 1), not {v}")
     if p.feature_size < 1:
         raise ProfileError(f"profile {p.name}: input_size too small for the strides")
 

@@ -3,13 +3,36 @@ the whole AgileNN pipeline on one computer, without the microcontroller.
 
     ros2 launch agilenn_ros camera.launch.py camera:=usb_cam video_device:=/dev/video0
     ros2 launch agilenn_ros camera.launch.py camera:=folder path:=/data/images rate:=5.0
+
+The camera drivers are optional dependencies (``ros-jazzy-usb-cam``, ``ros-jazzy-v4l2-camera``):
+with ``camera:=usb_cam`` or ``camera:=v4l2_camera`` the launch checks that the driver is
+installed before it starts any process, and stops with one line naming the package if not.
 """
-from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, GroupAction
-from launch.conditions import IfCondition, LaunchConfigurationEquals
-from launch.substitutions import LaunchConfiguration, PythonExpression
+from typing import List
+
+from launch import LaunchContext, LaunchDescription
+from launch.actions import DeclareLaunchArgument, GroupAction, OpaqueFunction
+from launch.conditions import IfCondition
+from launch.substitutions import EqualsSubstitution, LaunchConfiguration, PythonExpression
 from launch_ros.actions import Node, PushRosNamespace
 from launch_ros.parameter_descriptions import ParameterValue
+
+DRIVERS = {"usb_cam": "usb_cam", "v4l2_camera": "v4l2_camera"}  # camera argument -> ROS package
+
+
+def _check_driver(context: LaunchContext) -> list:
+    """Fail before anything starts when the chosen camera driver is not installed."""
+    from ament_index_python.packages import PackageNotFoundError, get_package_prefix
+
+    package = DRIVERS.get(LaunchConfiguration("camera").perform(context))
+    if package is not None:
+        try:
+            get_package_prefix(package)
+        except PackageNotFoundError:
+            raise RuntimeError(f"camera.launch.py: camera:={package} needs the ROS package '{package}' "
+                               f"(apt install ros-$ROS_DISTRO-{package.replace('_', '-')}); or use "
+                               f"camera:=folder / camera:=video") from None
+    return []
 
 
 def generate_launch_description() -> LaunchDescription:
@@ -39,13 +62,23 @@ def generate_launch_description() -> LaunchDescription:
                           "image_width": ParameterValue(LaunchConfiguration("image_width"), value_type=int),
                           "image_height": ParameterValue(LaunchConfiguration("image_height"), value_type=int)}],
              remappings=[("image_raw", image_topic)],
-             condition=LaunchConfigurationEquals("camera", "usb_cam"), output="screen"),
+             condition=IfCondition(EqualsSubstitution(camera, "usb_cam")), output="screen"),
         Node(package="v4l2_camera", executable="v4l2_camera_node", name="v4l2_camera",
              parameters=[{"video_device": LaunchConfiguration("video_device"),
-                          "image_size": [ParameterValue(LaunchConfiguration("image_width"), value_type=int),
-                                         ParameterValue(LaunchConfiguration("image_height"), value_type=int)]}],
+                          "image_size": ParameterValue([[LaunchConfiguration("image_width")],
+                                                         [LaunchConfiguration("image_height")]],
+                                                        value_type=List[int])}],
              remappings=[("image_raw", image_topic)],
-             condition=LaunchConfigurationEquals("camera", "v4l2_camera"), output="screen"),
+             condition=IfCondition(EqualsSubstitution(camera, "v4l2_camera")), output="screen"),
+        # consumer, edge, device: with the consumer on, the edge subscribes to features only once
+        # the consumer listens, and the device waits for the edge, so no prediction is missed
+        Node(package="agilenn_ros", executable="agilenn_consumer", name="agilenn_consumer", output="screen",
+             emulate_tty=True, condition=IfCondition(LaunchConfiguration("consumer"))),
+        Node(package="agilenn_ros", executable="agilenn_edge", name="agilenn_edge", output="screen", emulate_tty=True,
+             parameters=[{"model": ParameterValue(LaunchConfiguration("model"), value_type=str),
+                          "wait_for_consumer_s": ParameterValue(
+                              PythonExpression(["30.0 if '", LaunchConfiguration("consumer"), "' == 'true' else 0.0"]),
+                              value_type=float)}]),
         Node(package="agilenn_ros", executable="agilenn_device", name="agilenn_device", output="screen", emulate_tty=True,
              parameters=[{"model": ParameterValue(LaunchConfiguration("model"), value_type=str),
                           "source": ParameterValue(emulator_source, value_type=str),
@@ -53,10 +86,7 @@ def generate_launch_description() -> LaunchDescription:
                           "path": ParameterValue(LaunchConfiguration("path"), value_type=str),
                           "rate_hz": ParameterValue(LaunchConfiguration("rate"), value_type=float),
                           "codec": ParameterValue(LaunchConfiguration("codec"), value_type=str),
-                          "device_id": ParameterValue(LaunchConfiguration("device_id"), value_type=str)}]),
-        Node(package="agilenn_ros", executable="agilenn_edge", name="agilenn_edge", output="screen", emulate_tty=True,
-             parameters=[{"model": ParameterValue(LaunchConfiguration("model"), value_type=str)}]),
-        Node(package="agilenn_ros", executable="agilenn_consumer", name="agilenn_consumer", output="screen",
-             emulate_tty=True, condition=IfCondition(LaunchConfiguration("consumer"))),
+                          "device_id": ParameterValue(LaunchConfiguration("device_id"), value_type=str),
+                          "wait_for_edge_s": 60.0}]),
     ])
-    return LaunchDescription([*args, nodes])
+    return LaunchDescription([*args, OpaqueFunction(function=_check_driver), nodes])

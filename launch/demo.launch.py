@@ -20,16 +20,19 @@ def generate_launch_description() -> LaunchDescription:
         DeclareLaunchArgument("path", default_value="", description="labelled image folder (empty: bundled samples)"),
     ]
     model = ParameterValue(LaunchConfiguration("model"), value_type=str)
+    # Start order and waits make the consumer see the first prediction: the edge subscribes to
+    # features only once the consumer is matched on prediction (wait_for_consumer_s), and the
+    # device sends its first frame only once the edge is matched on features (wait_for_edge_s).
     nodes = GroupAction([
         PushRosNamespace(LaunchConfiguration("namespace")),
+        Node(package="agilenn_ros", executable="agilenn_consumer", name="agilenn_consumer", output="screen",
+             emulate_tty=True),
         Node(package="agilenn_ros", executable="agilenn_edge", name="agilenn_edge", output="screen", emulate_tty=True,
-             parameters=[{"model": model}]),
+             parameters=[{"model": model, "wait_for_consumer_s": 30.0}]),
         Node(package="agilenn_ros", executable="agilenn_device", name="agilenn_device", output="screen", emulate_tty=True,
-             parameters=[{"model": model, "source": "folder", "loop": True,
+             parameters=[{"model": model, "source": "folder", "loop": True, "wait_for_edge_s": 60.0,
                           "path": ParameterValue(LaunchConfiguration("path"), value_type=str),
                           "rate_hz": ParameterValue(LaunchConfiguration("rate"), value_type=float),
                           "codec": ParameterValue(LaunchConfiguration("codec"), value_type=str)}]),
-        Node(package="agilenn_ros", executable="agilenn_consumer", name="agilenn_consumer", output="screen",
-             emulate_tty=True),
     ])
     return LaunchDescription([*args, nodes])

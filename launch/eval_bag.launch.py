@@ -30,6 +30,8 @@ from launch import LaunchContext, LaunchDescription
 from launch.actions import (DeclareLaunchArgument, ExecuteProcess, LogInfo, OpaqueFunction, RegisterEventHandler,
                             Shutdown, TimerAction)
 from launch.event_handlers import OnProcessExit
+from launch.events.process import ProcessExited
+from launch.logging import get_logger
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 from launch_ros.parameter_descriptions import ParameterValue
@@ -93,11 +95,21 @@ def _pipeline(context: LaunchContext) -> list:
                                "--delay", value["start_delay"], "--disable-keyboard-controls",
                                "--wait-for-all-acked", "5000", "--topics", *played],
                           name="bag_play", output="screen")
-    finish = RegisterEventHandler(OnProcessExit(target_action=play, on_exit=[
-        LogInfo(msg=f"bag played; stopping in {value['drain_s']} s"),
-        TimerAction(period=float(value["drain_s"]), actions=[Shutdown(reason="eval_bag: bag finished")])]))
+    finish = RegisterEventHandler(OnProcessExit(target_action=play,
+                                                on_exit=lambda event, _context: _after_play(event, value)))
     return [LogInfo(msg=f"eval_bag: {value['bag']} -> {ns or '/'} pipeline -> recording {', '.join(topics)}"),
             device, edge, record, finish, play]
+
+
+def _after_play(event: ProcessExited, value: dict[str, str]) -> list:
+    """What follows ``ros2 bag play``: drain and stop when it succeeded; stop at once, with an
+    error naming its exit code, when it failed (a missing bag, an unknown storage, ...)."""
+    if event.returncode != 0:
+        get_logger("eval_bag").error(f"ros2 bag play {value['bag']} failed (exit code {event.returncode}); "
+                                     "stopping without a complete recording")
+        return [Shutdown(reason=f"eval_bag: ros2 bag play failed with exit code {event.returncode}")]
+    return [LogInfo(msg=f"bag played; stopping in {value['drain_s']} s"),
+            TimerAction(period=float(value["drain_s"]), actions=[Shutdown(reason="eval_bag: bag finished")])]
 
 
 def generate_launch_description() -> LaunchDescription:

@@ -73,9 +73,10 @@ def test_digits_and_validation_split() -> None:
     test = load_split("digits", "test")
     assert train.images.dtype == np.uint8 and train.images.shape[1:] == (8, 8, 3)
     assert len(train) + len(test) == 1797
-    fit, val = split_train_val(train, 300)
-    assert len(val) == 300 and len(fit) == len(train) - 300
-    assert set(np.bincount(val.labels)) == {30}
+    fit, val = split_train_val(train, 0.2)          # 20% of every class, from its end
+    counts = np.bincount(train.labels)
+    assert list(np.bincount(val.labels)) == [int(np.floor(0.2 * n + 0.5)) for n in counts]
+    assert len(fit) + len(val) == len(train)
 
 
 def test_bad_sources_raise_clear_errors(tmp_path: Path) -> None:
@@ -87,3 +88,5 @@ def test_bad_sources_raise_clear_errors(tmp_path: Path) -> None:
         load_split(junk, "train")
     with pytest.raises(DatasetError, match="split"):
         load_split("digits", "validation")
+    with pytest.raises(DatasetError, match="no val split"):
+        load_split("digits", "val")

@@ -1,260 +1,308 @@
-"""Load labelled image sets into memory as uint8 RGB arrays.
+"""Labelled image sources: what ``--data`` can point at, and loading one split of it.
 
-Supported sources (``load_split(path, split)``):
+Sources (``open_source(path)``):
 
-- an image-folder tree ``<root>/<split>/<class>/<image>`` or ``<root>/<class>/<image>``;
-- ``.tar`` / ``.tar.gz`` archives holding such a tree (read directly, never unpacked),
-  for example ``../shared/data/cifar10/{train,test}.tar.gz``; a directory holding
-  ``<split>.tar.gz`` is also accepted;
+- an image folder: ``<root>/<class>/<image>`` (training data only) or
+  ``<root>/{train,val,test}/<class>/<image>``; the layout rule is in :mod:`layout`
+  (class = first folder under the split, images at any depth below it);
+- an archive of such a tree (``.tar``, ``.tar.gz``/``.tgz``/``.tar.bz2``/``.tar.xz``, ``.zip``),
+  read directly, never unpacked; a single top folder in it is looked through;
+- a folder of per-split archives ``<root>/<split>.tar.gz`` (or ``.tgz``, ``.tar``, ``.zip``),
+  e.g. ``../shared/data/cifar10/{train,test}.tar.gz``;
 - the official CIFAR-10 python (``cifar-10-batches-py``) and binary (``cifar-10-batches-bin``)
-  releases, as a directory or the original ``.tar.gz``;
+  releases, as a folder or the original archive;
 - ``digits``: scikit-learn's bundled 8x8 digits (deterministic 80/20 train/test split).
 
-Decoded archives are cached as ``.npz`` next to nothing of the user's: under
-``$AGILENN_CACHE`` (default ``~/.cache/agilenn_ros``), keyed by path, size and mtime.
+Splits are ``train``, ``val`` and ``test``; a source only has the ones it holds (a flat folder
+only has ``train``). Images decoded from archives are cached as ``.npz`` under
+``$AGILENN_CACHE`` (default ``~/.cache/agilenn_ros``), keyed by path, size, mtime, split and
+model input size.
 """
 from __future__ import annotations
 
-import hashlib
-import io
+import json
 import os
-import pickle
-import tarfile
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
-import cv2
 import numpy as np
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".ppm", ".pgm", ".webp")
-CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer",
-                   "dog", "frog", "horse", "ship", "truck")
+from agilenn_ros.data.imageset import DatasetError, ImageSet, MissingSplitError
+from agilenn_ros.data.layout import Layout, arrange
+from agilenn_ros.data.listing import Listing, is_archive, list_source
+from agilenn_ros.data.reader import fit_set, load_tree
+from agilenn_ros.data.releases import load_digits, load_release, release_kind
+
+SPLITS = ("train", "val", "test")
+ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar", ".tar.bz2", ".tar.xz", ".zip")
+CACHE_VERSION = "v2"
+
+Size = tuple[int, int] | None
 
 
-class DatasetError(ValueError):
-    """A data source cannot be read or does not hold the expected layout."""
-
-
-@dataclass
-class ImageSet:
-    images: np.ndarray          # uint8 [N, H, W, 3], RGB
-    labels: np.ndarray          # int64 [N], index into class_names
-    class_names: list[str]
-    source: str = ""
-
-    def __len__(self) -> int:
-        return int(self.labels.shape[0])
-
-    def subset(self, index: np.ndarray | slice) -> "ImageSet":
-        return ImageSet(self.images[index], self.labels[index], self.class_names, self.source)
-
-
-def decode_image(data: bytes, name: str = "") -> np.ndarray:
-    """Decode an encoded image (JPEG, PNG, ...) to uint8 RGB [H, W, 3]."""
-    array = np.frombuffer(data, dtype=np.uint8)
-    image = cv2.imdecode(array, cv2.IMREAD_COLOR)
-    if image is None:
-        raise DatasetError(f"cannot decode image {name or '<bytes>'}")
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-
-
-def _stack(images: list[np.ndarray], where: str) -> np.ndarray:
-    if not images:
-        raise DatasetError(f"{where}: no images found")
-    shapes = {im.shape for im in images}
-    if len(shapes) != 1:
-        raise DatasetError(f"{where}: images have different sizes {sorted(shapes)[:4]}; "
-                           "resize them to one size first")
-    return np.stack(images)
-
-
-def _class_order(names: set[str]) -> list[str]:
-    if names == set(CIFAR10_CLASSES):
-        return list(CIFAR10_CLASSES)
-    return sorted(names)
-
-
-def _labelled_from_members(members: list[tuple[str, str, bytes]], where: str) -> ImageSet:
-    """members: (class name, file name, encoded bytes)."""
-    class_names = _class_order({cls for cls, _, _ in members})
-    index = {name: i for i, name in enumerate(class_names)}
-    members.sort(key=lambda m: (index[m[0]], m[1]))
-    images = [decode_image(data, f"{where}:{cls}/{fname}") for cls, fname, data in members]
-    labels = np.array([index[cls] for cls, _, _ in members], dtype=np.int64)
-    return ImageSet(_stack(images, where), labels, class_names, where)
-
-
-def _read_tar_tree(path: Path, split: str | None) -> ImageSet:
-    """Image-folder tree inside a tar archive: [.../]<split>/<class>/<file> or <class>/<file>."""
-    members: list[tuple[str, str, bytes]] = []
-    try:
-        with tarfile.open(path, "r:*") as tar:
-            for info in tar:
-                if not info.isfile() or not info.name.lower().endswith(IMAGE_SUFFIXES):
-                    continue
-                parts = Path(info.name).parts
-                if len(parts) < 2:
-                    continue
-                if split is not None and len(parts) >= 3 and split not in parts[:-2]:
-                    continue
-                handle = tar.extractfile(info)
-                if handle is None:
-                    continue
-                members.append((parts[-2], parts[-1], handle.read()))
-    except (tarfile.TarError, OSError, EOFError) as exc:
-        raise DatasetError(f"{path}: cannot read archive: {exc}") from exc
-    if not members:
-        raise DatasetError(f"{path}: no images in a <class>/<image> layout"
-                           + (f" for split {split!r}" if split else ""))
-    return _labelled_from_members(members, str(path))
-
-
-def _read_folder_tree(root: Path) -> ImageSet:
-    members: list[tuple[str, str, bytes]] = []
-    for class_dir in sorted(p for p in root.iterdir() if p.is_dir()):
-        for file in sorted(class_dir.iterdir()):
-            if file.suffix.lower() in IMAGE_SUFFIXES and file.is_file():
-                members.append((class_dir.name, file.name, file.read_bytes()))
-    if not members:
-        raise DatasetError(f"{root}: no images in a <class>/<image> layout")
-    return _labelled_from_members(members, str(root))
-
-
-def _cifar_python_batches(read: "callable", split: str) -> ImageSet:
-    names = [f"data_batch_{i}" for i in range(1, 6)] if split == "train" else ["test_batch"]
-    images, labels = [], []
-    for name in names:
-        batch = pickle.loads(read(name), encoding="bytes")
-        data = np.asarray(batch[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32)
-        images.append(data.transpose(0, 2, 3, 1))
-        labels.extend(batch[b"labels"])
-    return ImageSet(np.concatenate(images), np.asarray(labels, dtype=np.int64),
-                    list(CIFAR10_CLASSES), "cifar-10-python")
-
-
-def _cifar_binary_batches(read: "callable", split: str) -> ImageSet:
-    names = [f"data_batch_{i}.bin" for i in range(1, 6)] if split == "train" else ["test_batch.bin"]
-    images, labels = [], []
-    for name in names:
-        raw = np.frombuffer(read(name), dtype=np.uint8)
-        if raw.size % 3073:
-            raise DatasetError(f"{name}: size {raw.size} is not a multiple of 3073")
-        rows = raw.reshape(-1, 3073)
-        labels.append(rows[:, 0].astype(np.int64))
-        images.append(rows[:, 1:].reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1))
-    return ImageSet(np.concatenate(images), np.concatenate(labels), list(CIFAR10_CLASSES),
-                    "cifar-10-binary")
-
-
-def _cifar_release(path: Path, split: str) -> ImageSet | None:
-    """The official python/binary releases, as a directory or as the original archive."""
-    if path.is_dir():
-        for sub in ("", "cifar-10-batches-py", "cifar-10-batches-bin"):
-            d = path / sub if sub else path
-            if (d / "data_batch_1").is_file():
-                return _cifar_python_batches(lambda n: (d / n).read_bytes(), split)
-            if (d / "data_batch_1.bin").is_file():
-                return _cifar_binary_batches(lambda n: (d / n).read_bytes(), split)
+def as_size(size: int | tuple[int, int] | None) -> Size:
+    """Model input size as (height, width); an int means a square."""
+    if size is None:
         return None
-    if not tarfile.is_tarfile(path):
-        return None
-    with tarfile.open(path, "r:*") as tar:
-        names = {Path(m.name).name: m for m in tar.getmembers() if m.isfile()}
-        def read(n: str) -> bytes:
-            handle = tar.extractfile(names[n])
-            assert handle is not None
-            return handle.read()
-        if "data_batch_1" in names and "batches.meta" in names:
-            return _cifar_python_batches(read, split)
-        if "data_batch_1.bin" in names:
-            return _cifar_binary_batches(read, split)
-    return None
+    if isinstance(size, int):
+        return (size, size)
+    return (int(size[0]), int(size[1]))
 
 
-def load_digits(split: str) -> ImageSet:
-    """scikit-learn's 8x8 digits as RGB uint8, deterministic 80/20 train/test split."""
-    from sklearn.datasets import load_digits as sk_load_digits
-    bunch = sk_load_digits()
-    gray = np.clip(np.asarray(bunch.images) * (255.0 / 16.0), 0, 255).astype(np.uint8)
-    rgb = np.repeat(gray[..., None], 3, axis=-1)
-    labels = np.asarray(bunch.target, dtype=np.int64)
-    order = np.random.default_rng(1234).permutation(len(labels))
-    cut = int(round(0.8 * len(labels)))
-    index = order[:cut] if split == "train" else order[cut:]
-    return ImageSet(rgb[index], labels[index], [str(i) for i in range(10)], "sklearn-digits")
-
-
-def _cache_path(path: Path, split: str) -> Path:
+def _cache_path(path: Path, split: str, size: Size) -> Path:
+    import hashlib
     stat = path.stat()
-    key = hashlib.sha256(f"{path.resolve()}|{split}|{stat.st_size}|{stat.st_mtime_ns}|v1".encode()).hexdigest()[:20]
+    key = hashlib.sha256(f"{path.resolve()}|{split}|{size}|{stat.st_size}|{stat.st_mtime_ns}|{CACHE_VERSION}"
+                         .encode()).hexdigest()[:20]
     root = Path(os.environ.get("AGILENN_CACHE", Path.home() / ".cache" / "agilenn_ros"))
     return root / f"{path.name}-{split}-{key}.npz"
 
 
-def _cached(path: Path, split: str, loader: "callable") -> ImageSet:
-    cache = _cache_path(path, split)
+def _cached(path: Path, split: str, size: Size, loader: Callable[[], ImageSet]) -> ImageSet:
+    cache = _cache_path(path, split, size)
     if cache.is_file():
         try:
             with np.load(cache, allow_pickle=False) as npz:
-                return ImageSet(npz["images"], npz["labels"], [str(s) for s in npz["class_names"]], str(path))
+                return ImageSet(npz["images"], npz["labels"], [str(s) for s in npz["class_names"]],
+                                str(npz["source"]), list(json.loads(str(npz["notes"]))))
         except (OSError, KeyError, ValueError):
             pass  # a broken cache is rebuilt
-    result: ImageSet = loader()
+    result = loader()
     try:
         cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_suffix(".tmp.npz")
-        np.savez(tmp, images=result.images, labels=result.labels, class_names=np.array(result.class_names))
+        tmp = cache.with_name(cache.name + f".{os.getpid()}.tmp.npz")
+        np.savez(tmp, images=result.images, labels=result.labels, class_names=np.array(result.class_names),
+                 source=np.array(result.source), notes=np.array(json.dumps(result.notes)))
         os.replace(tmp, cache)
     except OSError:
         pass  # caching is an optimisation only
     return result
 
 
-def load_split(source: str | os.PathLike[str], split: str = "train") -> ImageSet:
-    """Load ``split`` ("train" or "test") of a labelled image source into memory."""
-    if split not in ("train", "test"):
-        raise DatasetError(f"split must be 'train' or 'test', not {split!r}")
+class Source:
+    """A data source; ``splits()`` lists what it holds, ``load()`` decodes one split."""
+    location: str = ""
+    kind: str = ""
+    flat: bool = False
+
+    def splits(self) -> list[str]:
+        raise NotImplementedError
+
+    def notes(self) -> list[str]:
+        """What was skipped or looked through while listing, one line each."""
+        return []
+
+    def split_where(self, split: str) -> str:
+        return f"{self.location} ({split})"
+
+    def counts(self, split: str) -> dict[str, int]:
+        return self.load(split, None, progress=False).class_counts()
+
+    def load(self, split: str, size: int | tuple[int, int] | None = None, progress: bool = True) -> ImageSet:
+        raise NotImplementedError
+
+    def missing(self, split: str) -> MissingSplitError:
+        if self.flat:
+            return MissingSplitError(
+                f"{self.location} has no {split} split: it is one folder of class folders "
+                f"(<root>/<class>/<image>), all of it training data; add {split}/ beside train/ "
+                "(<root>/train/<class>/..., <root>/" + split + "/<class>/...)"
+                + ("; or use --split val (the validation images held out of training), or --split all "
+                   "for a folder of new images the model never saw" if split == "test" else ""))
+        return MissingSplitError(f"{self.location} has no {split} split (it holds {', '.join(self.splits())})")
+
+
+class ArraySource(Source):
+    """CIFAR-10 releases and digits: train and test come as arrays."""
+
+    def __init__(self, location: str, kind: str, loader: Callable[[str], ImageSet]) -> None:
+        self.location, self.kind, self._loader = location, kind, loader
+        self._loaded: dict[str, ImageSet] = {}
+
+    def splits(self) -> list[str]:
+        return ["train", "test"]
+
+    def load(self, split: str, size: int | tuple[int, int] | None = None, progress: bool = True) -> ImageSet:
+        if split not in self.splits():
+            raise self.missing(split)
+        if split not in self._loaded:
+            self._loaded[split] = self._loader(split)
+        return fit_set(self._loaded[split], as_size(size))
+
+
+class TreeSource(Source):
+    """An image folder or one archive, arranged by the layout rule."""
+
+    def __init__(self, path: Path, location: str, listing: Listing | None = None) -> None:
+        self.path, self.location = path, location
+        self.archive = not path.is_dir()
+        self._listing = listing
+        self._layout: Layout | None = None
+        self.kind = "image folder" if not self.archive else (listing.kind if listing else "archive")
+
+    @property
+    def layout(self) -> Layout:
+        if self._layout is None:
+            listing = self._listing or list_source(self.path, self.location)
+            self.kind = listing.kind
+            self._layout = arrange(listing)
+            self._listing = listing
+        return self._layout
+
+    @property
+    def flat(self) -> bool:  # type: ignore[override]
+        return self.layout.flat
+
+    def splits(self) -> list[str]:
+        return [s for s in SPLITS if s in self.layout.splits]
+
+    def notes(self) -> list[str]:
+        return self.layout.notes + self.layout.skip_lines()
+
+    def split_where(self, split: str) -> str:
+        tree = self.layout.splits.get(split)
+        return tree.where if tree else self.location
+
+    def counts(self, split: str) -> dict[str, int]:
+        if split not in self.layout.splits:
+            raise self.missing(split)
+        return self.layout.splits[split].counts()
+
+    def load(self, split: str, size: int | tuple[int, int] | None = None, progress: bool = True) -> ImageSet:
+        size = as_size(size)
+
+        def decode() -> ImageSet:
+            if split not in self.layout.splits:
+                raise self.missing(split)
+            return load_tree(self.layout.splits[split], size, self.location, self.notes(), progress)
+        if self.archive:
+            return _cached(self.path, split, size, decode)
+        return decode()
+
+
+class SplitArchiveSource(Source):
+    """A folder holding ``<split>.tar.gz`` (or .tgz/.tar/.zip...) per split."""
+
+    def __init__(self, root: Path, location: str, archives: dict[str, Path]) -> None:
+        self.root, self.location, self.archives = root, location, archives
+        self.kind = "folder of split archives"
+        self._trees: dict[str, TreeSource] = {}
+
+    def splits(self) -> list[str]:
+        return [s for s in SPLITS if s in self.archives]
+
+    def _tree(self, split: str) -> TreeSource:
+        if split not in self._trees:
+            path = self.archives[split]
+            self._trees[split] = TreeSource(path, os.path.join(self.location, path.name))
+        return self._trees[split]
+
+    def split_where(self, split: str) -> str:
+        return os.path.join(self.location, self.archives[split].name) if split in self.archives else self.location
+
+    def load(self, split: str, size: int | tuple[int, int] | None = None, progress: bool = True) -> ImageSet:
+        if split not in self.archives:
+            raise self.missing(split)
+        size = as_size(size)
+        path = self.archives[split]
+
+        def decode() -> ImageSet:
+            tree = self._tree(split)
+            layout = tree.layout
+            if layout.flat:
+                chosen = layout.splits["train"]
+            elif split in layout.splits:
+                chosen = layout.splits[split]
+            else:
+                raise DatasetError(f"{tree.location}: holds split folders {sorted(layout.splits)} but no {split}/")
+            return load_tree(chosen, size, self.location, tree.notes(), progress)
+        return _cached(path, split, size, decode)
+
+
+def _split_archives(root: Path) -> dict[str, Path]:
+    from agilenn_ros.data.layout import SPLIT_ALIASES
+    found: dict[str, Path] = {}
+    for split, aliases in SPLIT_ALIASES.items():
+        for alias in aliases:
+            for suffix in ARCHIVE_SUFFIXES:
+                candidate = root / f"{alias}{suffix}"
+                if candidate.is_file() and split not in found:
+                    found[split] = candidate
+    return found
+
+
+def _release_in_folder(path: Path) -> Source | None:
+    for sub in ("", "cifar-10-batches-py", "cifar-10-batches-bin"):
+        folder = path / sub if sub else path
+        if not folder.is_dir():
+            continue
+        kind = release_kind({p.name for p in folder.iterdir() if p.is_file()})
+        if kind:
+            return ArraySource(str(path), f"CIFAR-10 {kind} release",
+                               lambda split, f=folder, k=kind: load_release(
+                                   k, lambda n: (f / n).read_bytes(), split, f"cifar-10-{k}"))
+    return None
+
+
+def _release_in_listing(listing: Listing) -> Source | None:
+    by_name = {entry.parts[-1]: entry for entry in listing.files}
+    kind = release_kind(set(by_name))
+    if not kind:
+        return None
+
+    def read(name: str) -> bytes:
+        if name not in by_name:
+            raise DatasetError(f"{listing.location}: CIFAR-10 release without {name}")
+        return by_name[name].read()
+    return ArraySource(listing.location, f"CIFAR-10 {kind} release archive",
+                       lambda split: load_release(kind, read, split, f"cifar-10-{kind}"))
+
+
+def open_source(source: str | os.PathLike[str]) -> Source:
+    """The source ``source`` names (see the module docstring); nothing is decoded yet."""
     if str(source) == "digits":
-        return load_digits(split)
+        return ArraySource("digits", "scikit-learn digits", load_digits)
+    location = str(source)
     path = Path(source).expanduser()
     if not path.exists():
-        raise DatasetError(f"{path}: no such file or directory")
+        raise DatasetError(f"{location}: no such file or folder")
     if path.is_dir():
-        for name in (f"{split}.tar.gz", f"{split}.tgz", f"{split}.tar"):
-            if (path / name).is_file():
-                return _cached(path / name, split, lambda p=path / name: _read_tar_tree(p, split))
-        release = _cifar_release(path, split)
+        archives = _split_archives(path)
+        if "train" in archives or "test" in archives:
+            return SplitArchiveSource(path, location, archives)
+        release = _release_in_folder(path)
         if release is not None:
             return release
-        if (path / split).is_dir():
-            return _read_folder_tree(path / split)
-        return _read_folder_tree(path)
-    release = _cifar_release(path, split)
+        return TreeSource(path, location)
+    kind = is_archive(path)
+    if kind is None:
+        raise DatasetError(f"{location}: not an image folder, an archive (.tar, .tar.gz, .tgz, .zip) "
+                           "or a CIFAR-10 release")
+    listing = list_source(path, location)
+    release = _release_in_listing(listing)
     if release is not None:
         return release
-    if tarfile.is_tarfile(path):
-        def load_tree() -> ImageSet:
-            try:
-                return _read_tar_tree(path, split)
-            except DatasetError:
-                return _read_tar_tree(path, None)
-        return _cached(path, split, load_tree)
-    raise DatasetError(f"{path}: not an image folder, tar archive or CIFAR-10 release")
+    return TreeSource(path, location, listing)
 
 
-def split_train_val(data: ImageSet, val_size: int) -> tuple[ImageSet, ImageSet]:
-    """Carve the validation split from the end of train, stratified by class order.
+def load_split(source: str | os.PathLike[str] | Source, split: str = "train",
+               size: int | tuple[int, int] | None = None, strict: bool = False) -> ImageSet:
+    """Load ``split`` ("train", "val" or "test") of a source into memory; what was skipped is in
+    the result's ``notes`` (train, export and evaluate print them). ``size``: the model input (height, width) or square side; images are
+    fitted to it as they are decoded (see :mod:`reader`). Raises :class:`MissingSplitError`
+    when the source has no such split, :class:`DatasetError` for everything else.
 
-    Takes the last ``val_size / classes`` images of every class so both parts stay balanced.
-    """
-    if val_size <= 0:
-        raise DatasetError("val_size must be positive")
-    if val_size >= len(data):
-        raise DatasetError(f"val_size {val_size} >= {len(data)} training images")
-    classes = len(data.class_names)
-    per_class = max(1, val_size // classes)
-    val_mask = np.zeros(len(data), dtype=bool)
-    for c in range(classes):
-        idx = np.flatnonzero(data.labels == c)
-        val_mask[idx[-per_class:]] = True
-    return data.subset(~val_mask), data.subset(val_mask)
+    A flat folder (``<root>/<class>/<image>``, no split folders) has only ``train``; unless
+    ``strict``, any split of it gives all its images, with a note (image sources for bags and
+    the device emulator). Scoring code (evaluate, export) uses strict splits."""
+    if split not in SPLITS:
+        raise DatasetError(f"split must be one of {', '.join(SPLITS)}, not {split!r}")
+    src = source if isinstance(source, Source) else open_source(source)
+    note = ""
+    if not strict and split != "train" and split not in src.splits() and src.flat:
+        note = f"no split folders: all its images are used as {split!r}"
+        split = "train"
+    data = src.load(split, size)
+    if note:
+        data = ImageSet(data.images, data.labels, data.class_names, data.source, data.notes + [note])
+    return data

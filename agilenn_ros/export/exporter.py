@@ -12,7 +12,8 @@ import torch
 
 from agilenn_ros.codec.registry import build_codec_tables
 from agilenn_ros.config import Profile
-from agilenn_ros.data import load_split, split_train_val
+from agilenn_ros.data import DatasetError, class_mismatch
+from agilenn_ros.data.training_data import TrainingData, load_holdout, prepare_training_data
 from agilenn_ros.export.onnx_export import export_device, export_edge
 from agilenn_ros.runtime.bundle import FORMAT_VERSION, Bundle, load_bundle, sha256_file
 from agilenn_ros.training.agilenn_model import AgileNN
@@ -86,7 +87,8 @@ def export_bundle(checkpoint: Path, out: Path, data: str = "", calibration: int 
     source = data or str(ckpt.get("data") or ("digits" if profile.dataset == "digits" else ""))
     if not source:
         raise ValueError("--data is needed: the checkpoint does not record its training data")
-    train, _ = split_train_val(load_split(source, "train"), profile.data.val_size)
+    loaded = _checked_training_data(checkpoint, ckpt, profile, class_names, source)
+    train = loaded.train
     pick = np.sort(np.random.default_rng(0).permutation(len(train))[: min(calibration, len(train))])
     calib = train.subset(pick)
 
@@ -109,7 +111,8 @@ def export_bundle(checkpoint: Path, out: Path, data: str = "", calibration: int 
         "files": {"device.onnx": {}, "edge.onnx": {}, "fe_weights.npz": {}},
         "training": {"epochs": ckpt.get("epoch"), "wall_seconds": ckpt.get("wall_seconds"),
                      "val_metrics": ckpt.get("val_metrics"), "profile": profile.to_dict(),
-                     "importance": "exact" if profile.importance.exact else "cheap"},
+                     "importance": "exact" if profile.importance.exact else "cheap",
+                     "data": ckpt.get("identity"), "val_origin": ckpt.get("val_origin")},
     }
     _write_manifest(out, manifest)
 
@@ -127,7 +130,7 @@ def export_bundle(checkpoint: Path, out: Path, data: str = "", calibration: int 
     _write_firmware_header(out, manifest, calib.images)
 
     if not skip_metrics:
-        metrics = _test_metrics(out, profile, model, body, source, classes)
+        metrics = _holdout_metrics(out, profile, model, body, loaded, class_names)
         (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
         manifest["files"]["metrics.json"] = {}
     manifest["export_seconds"] = round(time.time() - t0, 1)
@@ -146,10 +149,44 @@ def _write_firmware_header(out: Path, manifest: dict[str, Any], calibration_imag
     _write_manifest(out, manifest)
 
 
-def _test_metrics(out: Path, profile: Profile, model: AgileNN, body: torch.nn.Module, source: str,
-                  classes: int) -> dict[str, Any]:
+def _checked_training_data(checkpoint: Path, ckpt: dict[str, Any], profile: Profile, class_names: list[str],
+                           source: str) -> TrainingData:
+    """The training data as training saw it; its classes must be the model's (one-line error)."""
+    loaded = prepare_training_data(source, profile.data.input_size, profile.data.val_size)
+    for line in loaded.source.notes():
+        print(f"{loaded.source.location}: {line}", flush=True)
+    problem = class_mismatch(loaded.class_names, class_names, loaded.source.split_where("train"),
+                             f"the classes of {checkpoint}")
+    if problem:
+        raise DatasetError(f"{problem}: export with the data the model was trained on (--data)")
+    saved = (ckpt.get("identity") or {}).get("fingerprint")
+    if saved and saved != loaded.fingerprint:
+        print(f"note: {source} is not the data {checkpoint} was trained on ({ckpt['identity'].get('data')}; "
+              "same classes, other images): codec tables and metrics come from it", flush=True)
+    return loaded
+
+
+def _holdout_metrics(out: Path, profile: Profile, model: AgileNN, body: torch.nn.Module, loaded: TrainingData,
+                     class_names: list[str]) -> dict[str, Any]:
+    """Scores on the test split, else on the validation images (never on training images)."""
     from agilenn_ros.runtime.evaluate import evaluate_bundle
-    test = load_split(source, "test")
+    source = loaded.source
+    if "test" in source.splits():
+        try:
+            test, split, origin = load_holdout(source, "test", profile.data.input_size, profile.data.val_size)
+        except DatasetError as exc:
+            if "\n" in str(exc):
+                raise
+            raise DatasetError(f"{exc}; export with --skip-metrics to skip metrics.json") from None
+    else:
+        test, split = loaded.val, "val"
+        origin = f"validation images ({loaded.val_origin}; held out of training, used to pick best.pt)"
+        print(f"{source.location} has no test split: metrics.json scores the {origin}", flush=True)
+    problem = class_mismatch(test.class_names, class_names, f"{split} split of {source.location}",
+                             "the model's")
+    if problem:
+        raise DatasetError(f"{problem}: cannot score the model on it (export with --skip-metrics, or fix the data)")
+    classes = len(class_names)
     bundle = load_bundle(out)
     runtime = evaluate_bundle(bundle, test.images, test.labels, progress=False)
     prep = BatchPreparer(profile.data)
@@ -157,7 +194,7 @@ def _test_metrics(out: Path, profile: Profile, model: AgileNN, body: torch.nn.Mo
     torch_metrics = evaluate_agilenn(model, body, g0, test, prep, profile.train.eval_batch_size,
                                      profile.importance.steps, bf16=False)
     return {
-        "split": "test", "samples": runtime["samples"],
+        "split": split, "split_origin": origin, "samples": runtime["samples"],
         "accuracy": runtime["accuracy"], "local_accuracy": runtime["local_accuracy"],
         "remote_accuracy": runtime["remote_accuracy"],
         "skewness": torch_metrics["skewness"],

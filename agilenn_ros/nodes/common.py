@@ -1,22 +1,44 @@
-"""What every node executable shares: transport creation, spinning, clean shutdown."""
+"""What every node executable shares: transport creation, spinning, clean shutdown, parameter
+declaration (read-only or run-time changeable) and configuration errors."""
 from __future__ import annotations
 
 import sys
-from typing import Callable, Sequence
+from contextlib import contextmanager
+from typing import Any, Callable, Collection, Iterator, Mapping, Sequence
 
 from agilenn_ros.runtime.bundle import BundleError
 from agilenn_ros.transport import make_transport
-from agilenn_ros.transport.base import Node, Stamp, Transport
+from agilenn_ros.transport.base import Logger, Node, ParameterTypeError, Stamp, StderrLogger, Transport
 
 DEFAULT_NAMESPACE = "agilenn"
+
+Check = Callable[[Any], "str | None"]
+"""A parameter check: ``None`` for a good value, else the reason it is refused."""
+
+
+class ConfigError(Exception):
+    """A node cannot start with its configuration: ``parameter`` and the ``reason``.
+
+    :func:`run_node` turns it into one error line (``configuration error: parameter 'x': ...``)
+    and exit code 1; ``logger`` is the node's logger when the node already exists."""
+
+    def __init__(self, parameter: str, reason: str, logger: Logger | None = None) -> None:
+        super().__init__(f"parameter '{parameter}': {reason}")
+        self.parameter = parameter
+        self.reason = reason
+        self.logger = logger
 
 
 def stamp_to_ns(stamp: object) -> int:
     return Stamp.of(stamp).nanoseconds
 
 
-def run_node(factory: Callable[[Transport], object], argv: Sequence[str] | None = None) -> int:
-    """Create the transport from argv (``--ros-args`` honoured), build the node, spin."""
+def run_node(factory: Callable[[Transport], object], argv: Sequence[str] | None = None,
+             name: str = "agilenn") -> int:
+    """Create the transport from argv (``--ros-args`` honoured), build the node, spin.
+
+    Returns the process exit code: 0 after a normal end or Ctrl-C, 1 after a
+    :class:`ConfigError` (one log line naming the parameter and the reason, no traceback)."""
     args = list(sys.argv if argv is None else argv)
     transport = make_transport("auto", argv=args)
     try:
@@ -28,14 +50,89 @@ def run_node(factory: Callable[[Transport], object], argv: Sequence[str] | None 
             close()
     except KeyboardInterrupt:
         pass
+    except ConfigError as exc:
+        (exc.logger or StderrLogger(name)).error(f"configuration error: {exc}")
+        return 1
     except BundleError as exc:  # one line naming the bundle file and the fault, no traceback
-        sys.stderr.write(f"[ERROR] cannot start: model bundle: {exc}\n")
+        StderrLogger(name).error(f"configuration error: parameter 'model': {exc}")
         return 1
     finally:
         transport.shutdown()
     return 0
 
 
-def declare(node: Node, params: dict[str, tuple[object, str]]) -> dict[str, object]:
-    """Declare ``{name: (default, description)}`` and return the values."""
-    return {name: node.declare_parameter(name, default, description) for name, (default, description) in params.items()}
+def declare(node: Node, params: Mapping[str, tuple[object, str]], dynamic: Collection[str] = (),
+            checks: Mapping[str, Check] | None = None) -> dict[str, object]:
+    """Declare ``{name: (default, description)}`` and return the values.
+
+    Parameters named in ``dynamic`` may be changed at run time (register what applies the change
+    with :func:`watch_parameters`); all others are read-only, so ``ros2 param set`` refuses them
+    with a reason instead of answering "successful" and changing nothing. ``checks`` validate
+    the start-up values (a failure raises :class:`ConfigError`) and, through
+    :func:`watch_parameters`, the run-time ones."""
+    values: dict[str, object] = {}
+    logger = node.get_logger()
+    for name, (default, description) in params.items():
+        read_only = name not in dynamic
+        text = description if read_only else f"{description} (can be changed at run time)"
+        try:
+            values[name] = node.declare_parameter(name, default, text, read_only=read_only)
+        except ParameterTypeError as exc:
+            text = str(exc)
+            if isinstance(default, float) and "10.0" not in text:
+                text += "; write it as a float, e.g. 10.0"
+            raise ConfigError(name, text, logger) from None
+        check = (checks or {}).get(name)
+        reason = check(values[name]) if check is not None else None
+        if reason is not None:
+            raise ConfigError(name, f"{values[name]!r}: {reason}", logger)
+    return values
+
+
+def watch_parameters(node: Node, values: dict[str, object], dynamic: Collection[str],
+                     checks: Mapping[str, Check] | None = None,
+                     apply: Mapping[str, Callable[[Any], None]] | None = None) -> None:
+    """Make run-time changes of the ``dynamic`` parameters take effect: each new value is
+    checked (``checks``), stored in ``values`` (the dict :func:`declare` returned, which the
+    node reads) and passed to ``apply[name]`` if there is one (e.g. re-arm a timer)."""
+    def validate(name: str, value: Any) -> str | None:
+        if name not in dynamic:
+            return None
+        check = (checks or {}).get(name)
+        reason = check(value) if check is not None else None
+        return None if reason is None else f"{name} = {value!r}: {reason}"
+
+    def on_applied(name: str, value: Any) -> None:
+        if name not in dynamic:
+            return
+        values[name] = value
+        hook = (apply or {}).get(name)
+        if hook is not None:
+            hook(value)
+        node.get_logger().info(f"parameter {name} set to {value!r}")
+
+    node.on_parameter_set(validate, on_applied)
+
+
+@contextmanager
+def config_errors(parameter: str, node: Node, *errors: type[BaseException]) -> Iterator[None]:
+    """Turn the given exception types raised inside the block into a :class:`ConfigError` of
+    ``parameter`` (e.g. a missing model bundle for ``model``)."""
+    try:
+        yield
+    except errors as exc:
+        raise ConfigError(parameter, str(exc), node.get_logger()) from None
+
+
+def positive(value: Any) -> str | None:
+    return None if value > 0 else "must be > 0"
+
+
+def non_negative(value: Any) -> str | None:
+    return None if value >= 0 else "must be >= 0"
+
+
+def one_of(*choices: str) -> Check:
+    def check(value: Any) -> str | None:
+        return None if value in choices else f"must be one of {', '.join(choices)}"
+    return check

@@ -6,7 +6,7 @@ import json
 import time
 from typing import Any
 
-from agilenn_ros.nodes.common import DEFAULT_NAMESPACE, declare, run_node, stamp_to_ns
+from agilenn_ros.nodes.common import DEFAULT_NAMESPACE, declare, non_negative, run_node, stamp_to_ns, watch_parameters
 from agilenn_ros.transport.base import RELIABLE, Transport
 
 PARAMETERS: dict[str, tuple[Any, str]] = {
@@ -14,13 +14,17 @@ PARAMETERS: dict[str, tuple[Any, str]] = {
     "jsonl": ("", "append one JSON line per prediction to this file"),
     "max_predictions": (0, "exit after this many predictions (0: run until stopped)"),
 }
+DYNAMIC = {"print", "max_predictions"}
+"""Parameters ``ros2 param set`` may change while the node runs; ``jsonl`` is read-only."""
+CHECKS = {"max_predictions": non_negative}
 
 
 class PredictionConsumer:
     def __init__(self, transport: Transport, name: str = "agilenn_consumer", namespace: str = DEFAULT_NAMESPACE,
                  parameter_overrides: dict[str, Any] | None = None) -> None:
         self.node = transport.create_node(name, namespace, parameter_overrides=parameter_overrides)
-        self.params = declare(self.node, PARAMETERS)
+        self.params = declare(self.node, PARAMETERS, DYNAMIC, CHECKS)
+        watch_parameters(self.node, self.params, DYNAMIC, CHECKS)
         self.received = 0
         self.finished = False
         self._file = open(self.params["jsonl"], "a") if self.params["jsonl"] else None
@@ -52,7 +56,7 @@ class PredictionConsumer:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run_node(lambda transport: PredictionConsumer(transport), argv)
+    return run_node(lambda transport: PredictionConsumer(transport), argv, name="agilenn_consumer")
 
 
 if __name__ == "__main__":

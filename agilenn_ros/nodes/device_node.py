@@ -14,9 +14,12 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from agilenn_ros.nodes.common import DEFAULT_NAMESPACE, declare, run_node
+from agilenn_ros.codec.errors import CodecError
+from agilenn_ros.data.datasets import DatasetError
+from agilenn_ros.nodes.common import (DEFAULT_NAMESPACE, config_errors, declare, non_negative, one_of, positive,
+                                      run_node, watch_parameters)
 from agilenn_ros.nodes.image_input import ImageInput
-from agilenn_ros.runtime.bundle import load_bundle
+from agilenn_ros.runtime.bundle import BundleError, load_bundle
 from agilenn_ros.runtime.device_pipeline import DevicePipeline
 from agilenn_ros.runtime.frame_sources import Frame, open_source
 from agilenn_ros.runtime.preprocess import ImageFormatError
@@ -45,6 +48,19 @@ PARAMETERS: dict[str, tuple[Any, str]] = {
     "wait_for_edge_s": (10.0, "folder/video/camera: wait up to this long for a subscriber before sending"),
     "sent_log": ("", "append one JSON line per published frame to this file (evaluation)"),
 }
+DYNAMIC = {"rate_hz", "max_frames", "frame_id", "wait_for_edge_s"}
+"""Parameters ``ros2 param set`` may change while the node runs; all others are read-only."""
+CHECKS = {
+    "codec": one_of("rans", "packed", "lzw"),
+    "source": one_of("topic", "folder", "video", "camera"),
+    "image_transport": one_of("raw", "compressed"),
+    "image_qos": one_of("auto", "reliable", "best_effort"),
+    "camera_index": non_negative,
+    "rate_hz": positive,
+    "max_frames": non_negative,
+    "threads": positive,
+    "wait_for_edge_s": non_negative,
+}
 
 
 class DeviceEmulatorNode:
@@ -52,15 +68,17 @@ class DeviceEmulatorNode:
                  parameter_overrides: dict[str, Any] | None = None) -> None:
         self.transport = transport
         self.node = transport.create_node(name, namespace, parameter_overrides=parameter_overrides)
-        self.params = declare(self.node, PARAMETERS)
+        self.params = declare(self.node, PARAMETERS, DYNAMIC, CHECKS)
         self.log = self.node.get_logger()
-        self.bundle = load_bundle(str(self.params["model"]))
-        self.pipeline = DevicePipeline(self.bundle, codec=str(self.params["codec"]), threads=int(self.params["threads"]))
+        with config_errors("model", self.node, BundleError):
+            self.bundle = load_bundle(str(self.params["model"]))
+        with config_errors("codec", self.node, CodecError):
+            self.pipeline = DevicePipeline(self.bundle, codec=str(self.params["codec"]),
+                                           threads=int(self.params["threads"]))
         self.publisher = self.node.create_publisher(FEATURE_FRAME, "features", RELIABLE)
         self.sequence = 0
         self.errors = 0
         self.finished = False
-        self.max_frames = int(self.params["max_frames"])
         self._sent_log = open(self.params["sent_log"], "a") if self.params["sent_log"] else None
         self._frames: Iterator[Frame] | None = None
         self._waiting_since = time.monotonic()
@@ -78,14 +96,22 @@ class DeviceEmulatorNode:
                           f"({self.params['image_transport']}, image_qos {self.params['image_qos']}), "
                           f"model {self.bundle.model_id}")
         else:
-            self._frames = open_source(source, str(self.params["path"]), int(self.params["camera_index"]),
-                                       bool(self.params["loop"])).frames()
+            with config_errors("path", self.node, DatasetError, OSError):
+                self._frames = open_source(source, str(self.params["path"]), int(self.params["camera_index"]),
+                                           bool(self.params["loop"])).frames()
             rate = float(self.params["rate_hz"])
-            if rate <= 0:
-                raise ValueError("rate_hz must be positive")
             self.timer = self.node.create_timer(1.0 / rate, self._on_timer)
             self.log.info(f"device emulator {self.params['device_id']}: {source} source at {rate} Hz, "
                           f"model {self.bundle.model_id}, codec {self.pipeline.codec.name}")
+
+        watch_parameters(self.node, self.params, DYNAMIC, CHECKS, {"rate_hz": self._set_rate})
+
+    def _set_rate(self, rate_hz: float) -> None:
+        """rate_hz changed at run time: re-arm the frame timer (sources with a timer only)."""
+        timer = getattr(self, "timer", None)
+        if timer is not None:
+            self.node.destroy_timer(timer)
+            self.timer = self.node.create_timer(1.0 / float(rate_hz), self._on_timer)
 
     # image callbacks ---------------------------------------------------------------------
     def _on_image(self, msg: Any) -> bool:
@@ -141,7 +167,8 @@ class DeviceEmulatorNode:
                 "device_ms": result.compute_s * 1e3}) + "\n")
             self._sent_log.flush()
         self.sequence += 1
-        if self.max_frames and self.sequence >= self.max_frames:
+        max_frames = int(self.params["max_frames"])
+        if max_frames and self.sequence >= max_frames:
             self._finish(f"{self.sequence} frames sent")
 
     def _finish(self, why: str) -> None:
@@ -159,7 +186,7 @@ class DeviceEmulatorNode:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run_node(lambda transport: DeviceEmulatorNode(transport), argv)
+    return run_node(lambda transport: DeviceEmulatorNode(transport), argv, name="agilenn_device")
 
 
 if __name__ == "__main__":

@@ -7,10 +7,12 @@ import argparse
 import sys
 from typing import Any
 
+from agilenn_ros.nodes.common import ConfigError
 from agilenn_ros.nodes.consumer import PredictionConsumer
 from agilenn_ros.nodes.device_node import DeviceEmulatorNode
 from agilenn_ros.nodes.edge_node import EdgeNode
 from agilenn_ros.transport import make_transport
+from agilenn_ros.transport.base import StderrLogger
 
 FACTORIES = {"device": DeviceEmulatorNode, "edge": EdgeNode, "consumer": PredictionConsumer}
 
@@ -40,6 +42,9 @@ def main(argv: list[str] | None = None) -> int:
             transport.spin_once(0.2)
     except KeyboardInterrupt:
         pass
+    except ConfigError as exc:
+        (exc.logger or StderrLogger("agilenn_runner")).error(f"configuration error: {exc}")
+        return 1
     finally:
         for n in nodes:
             close = getattr(n, "close", None)

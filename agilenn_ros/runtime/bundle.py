@@ -7,6 +7,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import site
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -83,18 +85,24 @@ class Bundle:
 
 
 def _search_roots() -> list[Path]:
+    """Where bundle names are looked up, in order: $AGILENN_MODEL_PATH (os.pathsep-separated
+    directories), the source checkout's models/, a pip install's <prefix>/share/agilenn_ros/models
+    (the wheel ships the cifar10 bundle there; also the --user prefix), and an installed ROS 2
+    package's share/agilenn_ros/models."""
     roots: list[Path] = []
     env = os.environ.get(MODEL_PATH_ENV)
     if env:
         roots += [Path(p) for p in env.split(os.pathsep) if p]
     here = Path(__file__).resolve().parents[2]
     roots.append(here / "models")                      # source checkout
+    for prefix in (sys.prefix, site.getuserbase()):    # pip install (data-files of the wheel)
+        roots.append(Path(prefix) / "share" / "agilenn_ros" / "models")
     try:  # installed ROS 2 package
         from ament_index_python.packages import get_package_share_directory  # type: ignore
         roots.append(Path(get_package_share_directory("agilenn_ros")) / "models")
     except Exception:  # noqa: BLE001 - no ament index: not a ROS 2 install
         pass
-    return roots
+    return list(dict.fromkeys(roots))
 
 
 def resolve_model(name_or_path: str | os.PathLike[str]) -> Path:
@@ -108,8 +116,10 @@ def resolve_model(name_or_path: str | os.PathLike[str]) -> Path:
         for root in _search_roots():
             if (root / str(name_or_path) / "manifest.json").is_file():
                 return root / str(name_or_path)
-    raise BundleError(f"no model bundle {str(name_or_path)!r} (a directory with manifest.json, "
-                      f"or a name under {', '.join(str(r) for r in _search_roots())})")
+    existing = [str(r) for r in _search_roots() if r.is_dir()]
+    where = f"a name under {', '.join(existing)}" if existing else "a bundle name (no model directory exists here)"
+    raise BundleError(f"no model bundle {str(name_or_path)!r}: give a directory with manifest.json, or "
+                      f"{where}; ${MODEL_PATH_ENV} adds directories to search")
 
 
 REQUIRED_KEYS = ("format_version", "model_hash", "model_id", "class_names", "input", "features",

@@ -139,13 +139,16 @@ class EdgePipeline:
         fused, _ = self.infer(np.stack([f.indices for f in frames]), np.stack([f.local_logits for f in frames]))
         remote_s = (time.perf_counter() - start) / len(frames)
         finite = np.isfinite(fused).all(axis=1)
+        scores = np.where(finite[:, None], fused, np.stack([f.local_logits for f in frames])).astype(np.float32)
+        probs = softmax(scores)
+        class_ids = scores.argmax(axis=1)
+        confidence = probs[np.arange(len(frames)), class_ids]
         results = []
         for i, frame in enumerate(frames):
-            if finite[i]:
-                results.append(self._result(fused[i], True, frame.decode_s, remote_s))
-            else:
-                results.append(self._result(frame.local_logits, False, frame.decode_s, remote_s,
-                                            "remote network gave NaN or infinity"))
+            cid = int(class_ids[i])
+            results.append(EdgeResult(cid, self.class_names[cid], float(confidence[i]), scores[i], bool(finite[i]),
+                                      frame.decode_s, remote_s,
+                                      "" if finite[i] else "remote network gave NaN or infinity"))
         return results
 
     def process(self, codec_id: int, payload: bytes, shape: tuple[int, int, int],

@@ -28,8 +28,8 @@ Publish = Callable[[bytes], None]
 
 class EdgeServer:
     """``publish_prediction``/``publish_classification`` get serialized CDR; ``now_ns`` is the
-    node clock (ns since the epoch); ``log`` a node logger (``warning``/``error`` with
-    ``throttle_duration_sec``). ``max_queue`` frames wait at most; ``max_batch`` go into one
+    node clock (ns since the epoch); ``log`` a node logger (``warning``/``error``; this class
+    throttles them per kind of event). ``max_queue`` frames wait at most; ``max_batch`` go into one
     network call. Call :meth:`start` once and :meth:`stop` at shutdown."""
 
     def __init__(self, pipeline: EdgePipeline, stats: EdgeStats, publish_prediction: Publish,
@@ -50,6 +50,17 @@ class EdgeServer:
         self._stop = False
         self._busy = 0
         self._threads: list[threading.Thread] = []
+        self._last_log: dict[str, float] = {}
+
+    def _log(self, level: str, key: str, message: str, period_s: float = 5.0) -> None:
+        """At most one line per ``key`` (kind of event) every ``period_s``: hostile input must
+        not flood the log (the counters on /diagnostics have the totals)."""
+        now = time.monotonic()
+        last = self._last_log.get(key)
+        if last is not None and now - last < period_s:
+            return
+        self._last_log[key] = now
+        getattr(self.log, level)(message)
 
     # --- receive side (transport callback thread)
     def on_sample(self, sample: bytes) -> None:
@@ -63,14 +74,14 @@ class EdgeServer:
                 n = self.stats.reject(exc.counter)
                 if exc.model_hash == self.model_hash:
                     self.stats.note_rejected(exc.device_id, exc.sequence)
-                self.log.warning(f"FeatureFrame rejected ({exc.counter}, {n} so far): {exc}", throttle_duration_sec=5.0)
+                self._log("warning", "wire", f"FeatureFrame rejected ({exc.counter}, {n} so far): {exc}")
                 return
             if frame.model_hash != self.model_hash:
                 n = self.stats.reject("rejected_model_hash")
                 self.stats.note_rejected(frame.device_id, frame.sequence)
-                self.log.warning(f"frame {frame.sequence} from {frame.device_id!r} rejected: model hash "
+                self._log("warning", "model_hash", f"frame {frame.sequence} from {frame.device_id!r} rejected: model hash "
                                  f"{frame.model_hash:08x} differs from this edge's {self.model_hash:08x} "
-                                 f"({n} so far)", throttle_duration_sec=5.0)
+                                 f"({n} so far)")
                 return
             self.stats.track_sequence(frame.device_id, frame.sequence)
             with self._cv:
@@ -83,12 +94,11 @@ class EdgeServer:
             if dropped > 0:
                 for _ in range(dropped):
                     n = self.stats.reject("dropped_overload")
-                self.log.warning(f"edge overloaded: dropped the oldest queued frame ({n} so far; "
-                                 f"max_queue {self.max_queue})", throttle_duration_sec=5.0)
+                self._log("warning", "overload", f"edge overloaded: dropped the oldest queued frame ({n} so far; "
+                                 f"max_queue {self.max_queue})")
         except Exception as exc:  # noqa: BLE001 - one frame must never stop the node
             n = self.stats.reject("errors_internal")
-            self.log.error(f"internal error on a frame ({n} so far): {type(exc).__name__}: {exc}",
-                           throttle_duration_sec=5.0)
+            self._log("error", "internal_receive", f"internal error on a frame ({n} so far): {type(exc).__name__}: {exc}")
 
     # --- worker
     def start(self) -> None:
@@ -131,7 +141,7 @@ class EdgeServer:
             try:
                 self.process(batch)
             except Exception as exc:  # noqa: BLE001 - counted per frame in process(); never stop
-                self.log.error(f"internal error in a batch: {type(exc).__name__}: {exc}", throttle_duration_sec=5.0)
+                self._log("error", "internal_batch", f"internal error in a batch: {type(exc).__name__}: {exc}")
             finally:
                 with self._cv:
                     self._busy -= 1
@@ -144,8 +154,7 @@ class EdgeServer:
                 prepared = self.pipeline.prepare(frame.codec, frame.payload, frame.shape, frame.local_logits)
             except FrameError as exc:
                 n = self.stats.reject("rejected_invalid")
-                self.log.warning(f"frame {frame.sequence} from {frame.device_id!r} unusable ({n} so far): {exc}",
-                                 throttle_duration_sec=5.0)
+                self._log("warning", "invalid", f"frame {frame.sequence} from {frame.device_id!r} unusable ({n} so far): {exc}")
                 continue
             except Exception as exc:  # noqa: BLE001
                 self._internal_error(frame, exc)
@@ -179,14 +188,14 @@ class EdgeServer:
 
     def _internal_error(self, frame: WireFrame, exc: BaseException) -> None:
         n = self.stats.reject("errors_internal")
-        self.log.error(f"internal error on frame {frame.sequence} from {frame.device_id!r} ({n} so far): "
-                       f"{type(exc).__name__}: {exc}", throttle_duration_sec=5.0)
+        self._log("error", "internal", f"internal error on frame {frame.sequence} from {frame.device_id!r} ({n} so far): "
+                       f"{type(exc).__name__}: {exc}")
 
     def _publish(self, received: float, frame: WireFrame, result: EdgeResult) -> None:
         try:
             if not result.remote_used:
-                self.log.warning(f"frame {frame.sequence} from {frame.device_id!r}: local-only prediction "
-                                 f"({result.fallback_reason})", throttle_duration_sec=5.0)
+                self._log("warning", "local_only", f"frame {frame.sequence} from {frame.device_id!r}: local-only prediction "
+                                 f"({result.fallback_reason})")
             edge_ms = (time.perf_counter() - received) * 1e3
             stamp_ns = frame.stamp_sec * 1_000_000_000 + frame.stamp_nanosec
             age_ms = (self.now_ns() - stamp_ns) / 1e6 if stamp_ns > 0 else float("nan")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,8 @@ import numpy as np
 from tqdm import tqdm
 
 from agilenn_ros.codec.registry import CODEC_IDS, make_codec
-from agilenn_ros.data import load_split
+from agilenn_ros.data import DatasetError, class_mismatch, open_source
+from agilenn_ros.data.training_data import load_holdout
 from agilenn_ros.runtime.bundle import Bundle, load_bundle
 from agilenn_ros.runtime.device_pipeline import DevicePipeline
 from agilenn_ros.runtime.edge_pipeline import EdgePipeline
@@ -68,15 +70,29 @@ def evaluate_bundle(bundle: Bundle, images: np.ndarray, labels: np.ndarray, batc
     return result
 
 
+def bundle_val_size(bundle: Bundle) -> float:
+    """The validation size the bundle's model was trained with (carving ``val`` the same way)."""
+    training = bundle.manifest.get("training") or {}
+    value = ((training.get("profile") or {}).get("data") or {}).get("val_size")
+    return float(value) if value else 0.1
+
+
 def evaluate_command(args: argparse.Namespace) -> int:
     bundle = load_bundle(args.model)
-    data = load_split(args.data, args.split)
-    if data.class_names != bundle.class_names:
-        raise ValueError(f"dataset classes {data.class_names} differ from the model's {bundle.class_names}")
+    source = open_source(args.data)
+    if args.split not in source.splits() + ["all"] and not (args.split == "val" and "train" in source.splits()):
+        raise source.missing(args.split)
+    data, split, origin = load_holdout(source, args.split, bundle.input_hw, bundle_val_size(bundle))
+    for line in data.notes:
+        print(f"{source.location}: {line}", file=sys.stderr)
+    problem = class_mismatch(data.class_names, bundle.class_names, f"{split} split of {args.data}",
+                             f"the model's ({bundle.model_id})")
+    if problem:
+        raise DatasetError(problem)
     if args.limit:
         data = data.subset(slice(0, args.limit))
     result = evaluate_bundle(bundle, data.images, data.labels)
-    result.update({"split": args.split, "data": str(args.data)})
+    result.update({"split": split, "split_origin": origin, "data": str(args.data)})
     text = json.dumps(result, indent=2)
     print(text)
     if args.json:

@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 
 from agilenn_ros.data.datasets import DatasetError, load_split
+from agilenn_ros.data.imageset import MissingSplitError
 
 
 @dataclass
@@ -26,7 +27,10 @@ class FolderSource:
     """Labelled images from an image folder (``<class>/<image>``) or archive, in order."""
 
     def __init__(self, path: str | Path, loop: bool = False, split: str = "test") -> None:
-        self.data = load_split(path, split)
+        try:
+            self.data = load_split(path, split)
+        except MissingSplitError:   # a plain <class>/<image> folder: all of it
+            self.data = load_split(path, "train")
         self.loop = loop
 
     @property

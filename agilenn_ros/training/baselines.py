@@ -25,6 +25,7 @@ from agilenn_ros.baseline_config import BaselineNet, BaselineProfile, baseline_p
 from agilenn_ros.config import ModelConfig
 from agilenn_ros.data import ImageSet
 from agilenn_ros.training.augment import BatchPreparer
+from agilenn_ros.training.checkpoints import atomic_save
 from agilenn_ros.training.feature_extractor import FeatureExtractor
 from agilenn_ros.training.pretrain_reference import accuracy
 from agilenn_ros.training.remote_predictor import build_remote
@@ -56,7 +57,7 @@ class BaselineNetwork(nn.Module):
 
 
 def load_baseline_data(profile: BaselineProfile, data: str, max_train: int = 0) -> tuple[ImageSet, ImageSet]:
-    return load_train_val(profile.dataset, data, profile.data.val_size, max_train)
+    return load_train_val(profile.dataset, data, profile.data.input_size, profile.data.val_size, max_train)
 
 
 def load_baseline_checkpoint(path: Path) -> tuple[dict[str, Any], BaselineProfile, BaselineNetwork]:
@@ -133,9 +134,8 @@ def train_baseline(profile: BaselineProfile, kind: str, data: str, out_dir: Path
                 "best_val": max(best, val_acc), "val_accuracy": val_acc, "data": str(data)}
         if val_acc > best:
             best = val_acc
-            torch.save(ckpt, best_path)
-        torch.save({**ckpt, "optimizer": opt.state_dict()}, last_path.with_suffix(".tmp"))
-        last_path.with_suffix(".tmp").replace(last_path)
+            atomic_save(ckpt, best_path)
+        atomic_save({**ckpt, "optimizer": opt.state_dict()}, last_path)
     if not best_path.is_file():
         raise ValueError(f"{out_dir}: no epoch was trained (epochs={epochs}); nothing to export")
     return best_path

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -12,6 +13,7 @@ from tqdm import tqdm
 from agilenn_ros.config import Profile
 from agilenn_ros.data import ImageSet
 from agilenn_ros.training.augment import BatchPreparer
+from agilenn_ros.training.checkpoints import CheckpointError, atomic_save, checkpoint_kind, read_checkpoint
 from agilenn_ros.training.reference import ReferenceNet
 from agilenn_ros.training.run_io import log_record
 from agilenn_ros.training.runtime_setup import autocast, bf16_available, lr_at, setup_torch, sgd
@@ -30,7 +32,10 @@ def accuracy(model: torch.nn.Module, data: ImageSet, prep: BatchPreparer, batch:
 
 
 def pretrain_reference(profile: Profile, train: ImageSet, val: ImageSet, out_path: Path,
-                       log_path: Path | None = None) -> Path:
+                       log_path: Path | None = None, identity: dict[str, Any] | None = None) -> Path:
+    """Train the reference network; ``out_path`` is written atomically after every epoch with
+    ``complete`` False (a killed run is recognised and redone) and True at the end, holding the
+    best epoch's weights, the profile, the class names and the data ``identity``."""
     cfg = profile.train
     setup_torch(cfg)
     bf16 = cfg.bf16 and bf16_available()
@@ -42,6 +47,7 @@ def pretrain_reference(profile: Profile, train: ImageSet, val: ImageSet, out_pat
     opt = sgd(model, cfg, profile.reference.lr)
     rng = np.random.default_rng(cfg.seed + 2)
     best = -1.0
+    best_state: dict[str, torch.Tensor] = {}
     step = 0
     t0 = time.time()
     for epoch in range(profile.reference.epochs):
@@ -70,14 +76,18 @@ def pretrain_reference(profile: Profile, train: ImageSet, val: ImageSet, out_pat
         log_record(log_path, record)
         if val_acc > best:
             best = val_acc
-            out_path.parent.mkdir(parents=True, exist_ok=True)
-            torch.save({"state_dict": model.state_dict(), "profile": profile.to_dict(),
-                        "class_names": train.class_names, "val_accuracy": val_acc}, out_path)
+            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        done = epoch + 1 == profile.reference.epochs
+        atomic_save({"state_dict": best_state, "profile": profile.to_dict(), "class_names": train.class_names,
+                     "val_accuracy": best, "identity": identity or {}, "complete": done,
+                     "epochs_done": epoch + 1, "epochs": profile.reference.epochs}, out_path)
     return out_path
 
 
 def load_reference(path: Path, profile: Profile, classes: int) -> ReferenceNet:
-    ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    ckpt = read_checkpoint(path)
+    if checkpoint_kind(ckpt) != "reference":
+        raise CheckpointError(f"{path}: not a reference network checkpoint")
     model = ReferenceNet(profile, classes)
     model.load_state_dict(ckpt["state_dict"])
     return model

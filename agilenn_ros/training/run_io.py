@@ -1,25 +1,38 @@
-"""Inputs and logs shared by the training commands: the train/validation split and the
-JSON-lines metrics log."""
+"""Inputs and logs shared by the training commands: the training data (printed before
+training starts) and the JSON-lines metrics log."""
 from __future__ import annotations
 
 import json
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+from agilenn_ros.data import ImageSet
+from agilenn_ros.data.training_data import TrainingData, prepare_training_data
 
-from agilenn_ros.data import ImageSet, load_split, split_train_val
+
+def training_source(dataset: str, data: str) -> str:
+    """``data``, or 'digits' for the digits profile when no data is given."""
+    return "digits" if dataset == "digits" and data in ("", "digits") else data
 
 
-def load_train_val(dataset: str, data: str, val_size: int, max_train: int = 0) -> tuple[ImageSet, ImageSet]:
-    """Train and validation sets (validation carved from the end of train); ``data`` may be
-    empty or 'digits' for the digits dataset; ``max_train`` > 0 keeps a random subset."""
-    source = "digits" if dataset == "digits" and data in ("", "digits") else data
-    train, val = split_train_val(load_split(source, "train"), val_size)
-    if max_train:
-        keep = np.random.default_rng(0).permutation(len(train))[:max_train]
-        train = train.subset(np.sort(keep))
-    return train, val
+def load_training_data(dataset: str, data: str, input_size: int, val_size: float, max_train: int = 0,
+                       verbose: bool = True) -> TrainingData:
+    """Train and validation sets at the model input (``agilenn_ros.data.training_data``); prints
+    the classes and image counts per split and class, and what was skipped."""
+    loaded = prepare_training_data(training_source(dataset, data), input_size, val_size, max_train)
+    if verbose:
+        for line in loaded.summary_lines():
+            print(line, flush=True)
+        if max_train and max_train <= len(loaded.train):
+            print(f"--max-train: training on {len(loaded.train)} of the training images", flush=True)
+    return loaded
+
+
+def load_train_val(dataset: str, data: str, input_size: int, val_size: float,
+                   max_train: int = 0) -> tuple[ImageSet, ImageSet]:
+    """(train, val) of :func:`load_training_data`."""
+    loaded = load_training_data(dataset, data, input_size, val_size, max_train)
+    return loaded.train, loaded.val
 
 
 def log_record(path: Path | None, record: dict[str, Any]) -> None:

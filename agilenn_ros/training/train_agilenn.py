@@ -3,7 +3,10 @@
 Resumable: ``OUT/last.pt`` is written after every epoch and picked up by the next run (unless
 ``restart``); ``OUT/best.pt`` holds the best validation accuracy; ``OUT/metrics.jsonl`` gets
 one JSON line per epoch (loss parts, accuracies, achieved skewness, disorder violation rate,
-learned alpha, wall time).
+learned alpha, wall time). Every checkpoint (and ``OUT/reference.pt``) is written atomically and
+records the profile, the class names and a fingerprint of the images; a rerun refuses, in one
+line, to resume or reuse one that does not match (``--restart`` starts over, reference included),
+and re-trains a reference network whose pre-training was interrupted.
 """
 from __future__ import annotations
 
@@ -19,7 +22,10 @@ from tqdm import tqdm
 from agilenn_ros.config import Profile, profile_from_dict
 from agilenn_ros.data import ImageSet
 from agilenn_ros.training.agilenn_model import AgileNN
+from agilenn_ros.data.training_data import TrainingData
 from agilenn_ros.training.augment import BatchPreparer
+from agilenn_ros.training.checkpoints import (CheckpointError, atomic_save, checkpoint_kind, identity_problem,
+                                              read_checkpoint)
 from agilenn_ros.training.evaluation import evaluate_agilenn
 from agilenn_ros.training.importance import channel_importance, element_importance, zero_baseline_gradients
 from agilenn_ros.training.losses import (disorder_loss_channel, disorder_loss_element, skewness,
@@ -28,12 +34,19 @@ from agilenn_ros.training.preselect import topk_appearance_order
 from agilenn_ros.training.pretrain_reference import load_reference, pretrain_reference
 from agilenn_ros.training.reference import freeze, permute_input_channels
 from agilenn_ros.training.remote_predictor import ResNetRemote
-from agilenn_ros.training.run_io import load_train_val, log_record
+from agilenn_ros.training.run_io import load_training_data, log_record
 from agilenn_ros.training.runtime_setup import autocast, bf16_available, lr_at, setup_torch, sgd
 
 
+def load_data(profile: Profile, data: str, verbose: bool = True) -> TrainingData:
+    """Train/validation images at the profile's input size (classes and counts printed)."""
+    return load_training_data(profile.dataset, data, profile.data.input_size, profile.data.val_size,
+                              profile.train.max_train_samples, verbose)
+
+
 def load_datasets(profile: Profile, data: str) -> tuple[ImageSet, ImageSet]:
-    return load_train_val(profile.dataset, data, profile.data.val_size, profile.train.max_train_samples)
+    loaded = load_data(profile, data)
+    return loaded.train, loaded.val
 
 
 def build_reference_body(profile: Profile, classes: int, state: dict[str, Any]) -> ResNetRemote:
@@ -43,7 +56,45 @@ def build_reference_body(profile: Profile, classes: int, state: dict[str, Any]) 
 
 
 def load_checkpoint(path: Path) -> dict[str, Any]:
-    return torch.load(path, map_location="cpu", weights_only=False)
+    """An AgileNN checkpoint (best.pt / last.pt); CheckpointError naming what the file is otherwise."""
+    ckpt = read_checkpoint(path)
+    kind = checkpoint_kind(ckpt)
+    if kind == "reference":
+        raise CheckpointError(f"{path} is the reference network of a run (pre-training only), not an AgileNN "
+                              f"model: export {path.parent / 'best.pt'}")
+    if kind == "baseline":
+        raise CheckpointError(f"{path} is a {ckpt.get('kind')} baseline checkpoint: use agilenn export-baseline")
+    if kind != "agilenn":
+        raise CheckpointError(f"{path}: not an AgileNN checkpoint (best.pt or last.pt written by agilenn train)")
+    return ckpt
+
+
+RESTART_HINT = "use --restart to start over (this also re-trains OUT/reference.pt) or another --out"
+
+
+def _reference_path(profile: Profile, data: TrainingData, out_dir: Path, reference: Path | None,
+                    restart: bool, log_path: Path) -> Path:
+    """A complete reference network that matches this run, pre-training one when needed."""
+    own = reference is None
+    ref_path = reference or out_dir / "reference.pt"
+    if own and restart and ref_path.is_file():
+        print(f"--restart: pre-training {ref_path} again", flush=True)
+        ref_path.unlink()
+    if ref_path.is_file():
+        ref = read_checkpoint(ref_path)
+        if checkpoint_kind(ref) != "reference":
+            raise CheckpointError(f"{ref_path}: not a reference network checkpoint")
+        problem = identity_problem(ref, profile, data.identity(), ref_path, reference=True)
+        if problem:
+            raise CheckpointError(f"{problem}; " + (RESTART_HINT if own else "pass a matching --reference"))
+        if ref.get("complete", True):
+            return ref_path
+        print(f"{ref_path} is incomplete (stopped after epoch {ref.get('epochs_done')} of {ref.get('epochs')}): "
+              "pre-training the reference network again", flush=True)
+    else:
+        print(f"no reference network at {ref_path}: pre-training one", flush=True)
+    pretrain_reference(profile, data.train, data.val, ref_path, log_path, data.identity())
+    return ref_path
 
 
 def model_from_checkpoint(ckpt: dict[str, Any]) -> tuple[Profile, AgileNN, ResNetRemote, list[str]]:
@@ -63,7 +114,8 @@ def train_agilenn(profile: Profile, data: str, out_dir: Path, reference: Path | 
     log_path = out_dir / "metrics.jsonl"
     setup_torch(cfg)
     bf16 = cfg.bf16 and bf16_available()
-    train, val = load_datasets(profile, data)
+    loaded = load_data(profile, data)
+    train, val, identity = loaded.train, loaded.val, loaded.identity()
     classes = len(train.class_names)
     prep = BatchPreparer(profile.data, seed=cfg.seed)
     last_path, best_path = out_dir / "last.pt", out_dir / "best.pt"
@@ -76,6 +128,9 @@ def train_agilenn(profile: Profile, data: str, out_dir: Path, reference: Path | 
 
     if last_path.is_file() and not restart:
         ckpt = load_checkpoint(last_path)
+        problem = identity_problem(ckpt, profile, identity, last_path)
+        if problem:
+            raise CheckpointError(f"{problem}; {RESTART_HINT}")
         model.load_state_dict(ckpt["model"])
         opt.load_state_dict(ckpt["optimizer"])
         body = build_reference_body(profile, classes, ckpt["reference_body"])
@@ -83,12 +138,15 @@ def train_agilenn(profile: Profile, data: str, out_dir: Path, reference: Path | 
         prep.rng = np.random.default_rng(cfg.seed + 1000 * start_epoch)
         print(f"resuming from {last_path} at epoch {start_epoch}", flush=True)
     else:
-        if restart and log_path.exists():
-            log_path.unlink()
-        ref_path = reference or out_dir / "reference.pt"
-        if not ref_path.is_file():
-            print(f"no reference network at {ref_path}: pre-training one", flush=True)
-            pretrain_reference(profile, train, val, ref_path, log_path)
+        if restart:
+            for stale in (log_path, last_path, best_path):
+                if stale.exists():
+                    stale.unlink()
+        elif best_path.is_file():
+            problem = identity_problem(load_checkpoint(best_path), profile, identity, best_path)
+            if problem:
+                raise CheckpointError(f"{problem}; {RESTART_HINT}")
+        ref_path = _reference_path(profile, loaded, out_dir, reference, restart, log_path)
         ref = load_reference(ref_path, profile, classes)
         model.fe.load_state_dict(ref.fe.state_dict())
         body = freeze(ref.body)
@@ -155,10 +213,11 @@ def train_agilenn(profile: Profile, data: str, out_dir: Path, reference: Path | 
         ckpt = {"model": model.state_dict(), "reference_body": body.state_dict(), "profile": profile.to_dict(),
                 "class_names": train.class_names, "epoch": epoch + 1, "step": step, "wall_seconds": wall,
                 "best_val": max(best_val, metrics["accuracy"]), "val_metrics": metrics,
-                "data": str(data)}
+                "data": str(data), "identity": identity, "val_origin": loaded.val_origin}
         if metrics["accuracy"] > best_val:
             best_val = metrics["accuracy"]
-            torch.save(ckpt, best_path)
-        torch.save({**ckpt, "optimizer": opt.state_dict()}, last_path.with_suffix(".tmp"))
-        last_path.with_suffix(".tmp").replace(last_path)
+            atomic_save(ckpt, best_path)
+        atomic_save({**ckpt, "optimizer": opt.state_dict()}, last_path)
+    if not best_path.is_file():
+        raise CheckpointError(f"{out_dir}: no epoch was trained (epochs={cfg.epochs}); nothing to export")
     return best_path

@@ -290,6 +290,10 @@ class StderrLogger(Logger):
 # --------------------------------------------------------------------------- entities
 
 MessageCallback = Callable[[Any], None]
+ParameterValidator = Callable[[str, Any], "str | None"]
+"""``validate(name, value)``: ``None`` accepts a run-time parameter change, a string refuses it."""
+ParameterApplier = Callable[[str, Any], None]
+"""``apply(name, value)``: called after an accepted run-time change was stored."""
 
 
 class Publisher(ABC):
@@ -403,6 +407,21 @@ class Node(ABC):
 
     @abstractmethod
     def has_parameter(self, name: str) -> bool: ...
+
+    @abstractmethod
+    def set_parameter(self, name: str, value: Any) -> str | None:
+        """Set a declared parameter at run time as ``ros2 param set`` does: ``None`` when it
+        was set, else the reason it was refused (read-only, wrong type, or a validator's
+        reason). On rclpy this goes through the node's parameter service path, so the
+        same rules apply to ``ros2 param set``."""
+
+    @abstractmethod
+    def on_parameter_set(self, validate: ParameterValidator, apply: ParameterApplier) -> None:
+        """Hooks for run-time parameter changes (``ros2 param set`` on rclpy, :meth:`set_parameter`
+        on both): ``validate(name, value)`` returns ``None`` to accept or a reason to refuse
+        (every parameter of one request is validated before any is applied); after the new
+        values are stored, ``apply(name, value)`` is called for each. Not called for the
+        values given at start-up (overrides); register after declaring."""
 
     def publisher_reliabilities(self, topic: str) -> list[str] | None:
         """The reliability ('reliable' or 'best_effort') each publisher of ``topic`` known to
@@ -538,6 +557,6 @@ __all__ = [
     "QoS", "SENSOR", "RELIABLE", "LATCHED", "Stamp", "as_bytes", "as_array",
     "normalize_namespace", "resolve_topic_name", "TransportError", "ParameterError",
     "ParameterAlreadyDeclaredError", "ParameterNotDeclaredError", "ParameterTypeError",
-    "Logger", "StderrLogger", "Publisher", "Subscription", "Timer", "Node", "Transport",
+    "ParameterValidator", "ParameterApplier", "Logger", "StderrLogger", "Publisher", "Subscription", "Timer", "Node", "Transport",
     "split_type_name", "normalize_type_name", "coerce_stamp",
 ]

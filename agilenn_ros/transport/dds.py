@@ -39,6 +39,8 @@ from .base import (
     RELIABLE,
     Logger,
     Node,
+    ParameterApplier,
+    ParameterValidator,
     Publisher,
     QoS,
     Stamp,
@@ -302,6 +304,7 @@ class DdsNode(Node):
         overrides = overrides_for_node(transport.ros_args, fqn)
         overrides.update(parameter_overrides or {})
         self._params = ParameterStore(overrides)
+        self._param_hooks: list[tuple[ParameterValidator, ParameterApplier]] = []
         logger_name = fqn.strip("/").replace("/", ".")
         level = transport.ros_args.node_log_levels.get(self._name) or transport.ros_args.log_level or "INFO"
         self._logger = StderrLogger(logger_name, level)
@@ -396,6 +399,23 @@ class DdsNode(Node):
 
     def describe_parameter(self, name: str) -> dict[str, Any]:
         return self._params.describe(name)
+
+    def set_parameter(self, name: str, value: Any) -> str | None:
+        # The DDS transport serves no parameter services (no `ros2 param set` from outside):
+        # this is the in-process path, with rclpy's rules (read-only, type, validators).
+        if self._params.has(name) and not self._params.describe(name)["read_only"]:
+            for validate, _ in self._param_hooks:
+                reason = validate(name, value)
+                if reason is not None:
+                    return reason
+        reason = self._params.set(name, value)
+        if reason is None:
+            for _, apply in self._param_hooks:
+                apply(name, self._params.get(name))
+        return reason
+
+    def on_parameter_set(self, validate: ParameterValidator, apply: ParameterApplier) -> None:
+        self._param_hooks.append((validate, apply))
 
     def close(self) -> None:
         if self._closed:

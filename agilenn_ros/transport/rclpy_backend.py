@@ -31,8 +31,10 @@ from .base import (
     Logger,
     Node,
     ParameterAlreadyDeclaredError,
+    ParameterApplier,
     ParameterNotDeclaredError,
     ParameterTypeError,
+    ParameterValidator,
     Publisher,
     QoS,
     Stamp,
@@ -190,6 +192,11 @@ class RclpyTimer(Timer):
         return bool(self._timer.is_canceled())
 
 
+def _plain(value: Any) -> Any:
+    """A parameter value as plain Python (arrays as lists)."""
+    return list(value) if isinstance(value, (tuple, array.array)) else value
+
+
 class RclpyNode(Node):
     def __init__(self, transport: "RclpyTransport", name: str, namespace: str,
                  parameter_overrides: Mapping[str, Any] | None) -> None:
@@ -297,6 +304,35 @@ class RclpyNode(Node):
 
     def has_parameter(self, name: str) -> bool:
         return bool(self._node.has_parameter(name))
+
+    def set_parameter(self, name: str, value: Any) -> str | None:
+        from rclpy.exceptions import ParameterNotDeclaredException
+        from rclpy.parameter import Parameter
+
+        try:
+            result = self._node.set_parameters([Parameter(name, value=list(value) if isinstance(value, tuple)
+                                                          else value)])[0]
+        except ParameterNotDeclaredException as exc:
+            return str(exc)
+        return None if result.successful else str(result.reason)
+
+    def on_parameter_set(self, validate: ParameterValidator, apply: ParameterApplier) -> None:
+        from rcl_interfaces.msg import SetParametersResult
+
+        def on_set(params: list) -> Any:
+            # runs for `ros2 param set` after rclpy's own read-only and type checks passed
+            for param in params:
+                reason = validate(param.name, _plain(param.value))
+                if reason is not None:
+                    return SetParametersResult(successful=False, reason=reason)
+            return SetParametersResult(successful=True)
+
+        def post_set(params: list) -> None:
+            for param in params:
+                apply(param.name, _plain(param.value))
+
+        self._node.add_on_set_parameters_callback(on_set)
+        self._node.add_post_set_parameters_callback(post_set)
 
     def close(self) -> None:
         if self._closed:

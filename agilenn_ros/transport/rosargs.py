@@ -268,6 +268,26 @@ class ParameterStore:
         self._params[name] = _Param(value, kind, description, read_only)
         return value
 
+    def set(self, name: str, value: Any) -> str | None:
+        """A run-time change: ``None`` when stored, else why not (rclpy's reasons)."""
+        param = self._params.get(name)
+        if param is None:
+            return f"parameter {name!r} is not declared"
+        if param.read_only:
+            return f"Trying to set a read-only parameter: {name}."
+        if isinstance(value, tuple):
+            value = list(value)
+        try:
+            got = None if value is None else _kind(value)
+        except ParameterTypeError as exc:
+            return str(exc)
+        if got == "array" and param.kind is not None and param.kind.endswith("array"):
+            got = param.kind
+        if param.kind is not None and got != param.kind:
+            return f"Wrong parameter type, expected '{param.kind.upper()}' got '{str(got).upper()}'"
+        param.value = value
+        return None
+
     def get(self, name: str) -> Any:
         try:
             return self._params[name].value

@@ -5,11 +5,11 @@
 #ifndef AGN_APP_CONFIG_H
 #define AGN_APP_CONFIG_H
 
-/* ROS names: the node agilenn_device in namespace agilenn publishes the relative topic
- * `features` -> /agilenn/features (agilenn_ros/msg/FeatureFrame, reliable). */
-#ifndef AGN_NODE_NAME
-#define AGN_NODE_NAME "agilenn_device"
-#endif
+/* ROS names: the node agilenn_device_<device id> (e.g. agilenn_device_mcu0; AGN_NODE_NAME
+ * overrides it) in namespace agilenn publishes the relative topic `features` ->
+ * /agilenn/features (agilenn_ros/msg/FeatureFrame, reliable). The XRCE-DDS client key is
+ * derived from the device id too (AGN_CLIENT_KEY overrides it, non-zero): give every device
+ * on one agent its own AGN_DEVICE_ID. */
 #ifndef AGN_NODE_NAMESPACE
 #define AGN_NODE_NAMESPACE "agilenn"
 #endif

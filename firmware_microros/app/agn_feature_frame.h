@@ -22,13 +22,17 @@
  * a payload of P bytes and C local logits (encapsulation header included). */
 #define AGN_FEATURE_FRAME_CDR_BYTES(F, D, P, C) (4u + AGN_CDR_A4(AGN_CDR_LOGITS_END(F, D, P, C)) + 4u)
 
-/* XRCE-DDS framing of one publication: the WRITE_DATA submessage (4-byte submessage header
- * + 4-byte object request) is split into FRAGMENT submessages, each sent in a message of at
- * most MTU bytes with an 8-byte message header and a 4-byte submessage header. */
+/* XRCE-DDS framing of one publication (measured against a real Jazzy micro-ROS client and
+ * agent 2.4.3): the CDR encapsulation header is not sent; the serialized message goes into a
+ * WRITE_DATA submessage (4-byte submessage header + 4-byte object request), which is split
+ * into FRAGMENT submessages of at most MTU - 12 bytes of data, each sent as one message with
+ * the session's 4-byte message header and a 4-byte submessage header (a 1952-byte CDR frame
+ * went out as datagrams of 1020 + 952 bytes at MTU 1024). */
+#define AGN_CDR_ENCAPSULATION 4u
 #define AGN_XRCE_WRITE_OVERHEAD 8u
 #define AGN_XRCE_FRAGMENT_OVERHEAD 12u
-#define AGN_XRCE_FRAGMENTS(bytes, mtu) \
-    (((bytes) + AGN_XRCE_WRITE_OVERHEAD + ((mtu) - AGN_XRCE_FRAGMENT_OVERHEAD) - 1u) / \
+#define AGN_XRCE_FRAGMENTS(cdr_bytes, mtu) \
+    (((cdr_bytes) - AGN_CDR_ENCAPSULATION + AGN_XRCE_WRITE_OVERHEAD + ((mtu) - AGN_XRCE_FRAGMENT_OVERHEAD) - 1u) / \
      ((mtu) - AGN_XRCE_FRAGMENT_OVERHEAD))
 
 #endif /* AGN_FEATURE_FRAME_H */

@@ -22,10 +22,11 @@
 
 #include "agn_app_config.h"
 #include "agn_feature_frame.h"
+#include "agn_identity.h"
 #include "agn_platform.h"
 
 /* The largest frame this model can produce must fit the reliable output stream:
- * ceil((CDR bytes + 8) / (MTU - 12)) fragments <= output history (see README.md). */
+ * ceil((CDR bytes - 4 + 8) / (MTU - 12)) fragments <= output history (see README.md). */
 #define AGN_FRAME_MAX_CDR \
     AGN_FEATURE_FRAME_CDR_BYTES(AGN_FRAME_ID_MAX, AGN_DEVICE_ID_MAX, AGN_MAX_PAYLOAD_BYTES, AGN_CLASSES)
 typedef char agn_check_frame_fits_history[
@@ -35,6 +36,12 @@ typedef char agn_check_meta_history[(RMW_UXRCE_STREAM_HISTORY_OUTPUT >= AGN_XRCE
 #endif
 #if defined(RMW_UXRCE_MAX_TRANSPORT_MTU)
 typedef char agn_check_meta_mtu[(RMW_UXRCE_MAX_TRANSPORT_MTU >= AGN_XRCE_MTU) ? 1 : -1];
+#endif
+
+typedef char agn_check_device_id_bound[(sizeof(AGN_DEVICE_ID) <= AGN_DEVICE_ID_MAX + 1u) ? 1 : -1];
+#if defined(RMW_UXRCE_NODE_NAME_MAX_LENGTH) && !defined(AGN_NODE_NAME)
+typedef char agn_check_node_name_length[
+    (sizeof(AGN_NODE_NAME_PREFIX) + sizeof(AGN_DEVICE_ID) - 2u <= RMW_UXRCE_NODE_NAME_MAX_LENGTH) ? 1 : -1];
 #endif
 
 static rcl_allocator_t s_allocator;
@@ -48,6 +55,46 @@ static bool s_have_publisher;
 static agilenn_ros__msg__FeatureFrame s_msg;
 static char s_frame_id[AGN_FRAME_ID_MAX + 1u];
 static char s_device_id[AGN_DEVICE_ID_MAX + 1u];
+#ifndef AGN_NODE_NAME
+static char s_node_name[sizeof(AGN_NODE_NAME_PREFIX) + AGN_DEVICE_ID_MAX];
+#endif
+static uint32_t s_fini_failures; /* teardown calls that reported an error (statistics) */
+
+/* rcl/rclc teardown results: the agent may already be gone, which is not an error here, but
+ * the error state must be cleared (and the outcome is counted, not silently dropped). */
+static void check_fini(rcl_ret_t rc)
+{
+    if (rc != RCL_RET_OK) {
+        s_fini_failures++;
+        rcl_reset_error();
+    }
+}
+
+uint32_t agn_uros_fini_failures(void)
+{
+    return s_fini_failures;
+}
+
+static const char *node_name(void)
+{
+#ifdef AGN_NODE_NAME
+    return AGN_NODE_NAME; /* configured explicitly */
+#else
+    if (s_node_name[0] == '\0' && !agn_node_name(AGN_DEVICE_ID, s_node_name, sizeof(s_node_name))) {
+        return NULL;
+    }
+    return s_node_name;
+#endif
+}
+
+static uint32_t client_key(void)
+{
+#ifdef AGN_CLIENT_KEY
+    return (uint32_t)(AGN_CLIENT_KEY);
+#else
+    return agn_client_key(AGN_DEVICE_ID);
+#endif
+}
 
 static void set_string(rosidl_runtime_c__String *dst, char *buf, size_t cap, const char *src)
 {
@@ -92,15 +139,15 @@ static void uros_destroy(void *ctx)
         (void)rmw_uros_set_context_entity_destroy_session_timeout(rmw_ctx, 0);
     }
     if (s_have_publisher) {
-        (void)rcl_publisher_fini(&s_publisher, &s_node);
+        check_fini(rcl_publisher_fini(&s_publisher, &s_node));
         s_have_publisher = false;
     }
     if (s_have_node) {
-        (void)rcl_node_fini(&s_node);
+        check_fini(rcl_node_fini(&s_node));
         s_have_node = false;
     }
     if (s_have_support) {
-        (void)rclc_support_fini(&s_support);
+        check_fini(rclc_support_fini(&s_support));
         s_have_support = false;
     }
     rcl_reset_error();
@@ -109,9 +156,15 @@ static void uros_destroy(void *ctx)
 static bool uros_create(void *ctx)
 {
     rcl_init_options_t options = rcl_get_zero_initialized_init_options();
+    rmw_init_options_t *rmw_options;
+    const char *name = node_name();
     rcl_ret_t rc;
     (void)ctx;
 
+    if (name == NULL) {
+        agn_platform_log("AGN_DEVICE_ID does not fit the node name buffer");
+        return false;
+    }
     s_allocator = rcl_get_default_allocator();
     if (rcl_init_options_init(&options, s_allocator) != RCL_RET_OK) {
         rcl_reset_error();
@@ -119,17 +172,23 @@ static bool uros_create(void *ctx)
     }
     rc = rcl_init_options_set_domain_id(&options, AGN_ROS_DOMAIN_ID);
     if (rc == RCL_RET_OK) {
+        /* One XRCE session per device across reconnections and resets (see the top). */
+        rmw_options = rcl_init_options_get_rmw_init_options(&options);
+        rc = (rmw_options != NULL && rmw_uros_options_set_client_key(client_key(), rmw_options) == RMW_RET_OK)
+                 ? RCL_RET_OK : RCL_RET_ERROR;
+    }
+    if (rc == RCL_RET_OK) {
         rc = rclc_support_init_with_options(&s_support, 0, NULL, &options, &s_allocator);
         s_have_support = rcl_context_is_valid(&s_support.context);
     }
-    (void)rcl_init_options_fini(&options); /* rcl_init keeps its own copy */
+    check_fini(rcl_init_options_fini(&options)); /* rcl_init keeps its own copy */
     if (rc != RCL_RET_OK) {
         rcl_reset_error();
         return false;
     }
 
     s_node = rcl_get_zero_initialized_node();
-    if (rclc_node_init_default(&s_node, AGN_NODE_NAME, AGN_NODE_NAMESPACE, &s_support) != RCL_RET_OK) {
+    if (rclc_node_init_default(&s_node, name, AGN_NODE_NAMESPACE, &s_support) != RCL_RET_OK) {
         rcl_reset_error();
         return false;
     }

@@ -158,10 +158,12 @@ static int rans_bad_symbol(const uint8_t *indices, uint32_t count, uint32_t n_sy
 #if AGN_CODEC_DSP
     const uint32_t top = (n_sym - 1u) * 0x01010101u; /* n_sym <= 256 */
     uint32_t any = 0u;
-    for (; i + 4u <= count; i += 4u) {
-        uint32_t v;
-        memcpy(&v, indices + i, sizeof(v));
-        any |= __uqsub8(v, top);
+    for (; i + 8u <= count; i += 8u) {
+        uint32_t v0;
+        uint32_t v1;
+        memcpy(&v0, indices + i, sizeof(v0));
+        memcpy(&v1, indices + i + 4u, sizeof(v1));
+        any |= __uqsub8(v0, top) | __uqsub8(v1, top);
     }
     if (any != 0u) {
         return 1;

@@ -32,17 +32,43 @@
 
 static agn_tap_t s_xtaps[AGN_INPUT_W];
 static agn_tap_t s_ytaps[AGN_INPUT_H];
+static agn_hstep_t s_xsteps[AGN_INPUT_W];   /* the RGB888 horizontal pass's plan */
+static uint16_t s_xsteps_fast;
 static uint16_t s_plan_w;
 static uint16_t s_plan_h;
 
-static int16_t s_hrow[2][ROW_VALUES];
+/* two horizontally resized source rows, interleaved: value i of slot s at [2 i + s] (the
+ * vertical pass reads both rows' values with one load) */
+static union {
+    int16_t v[2u * ROW_VALUES];
+    uint64_t align;
+} s_hrow_buf;
+#define s_hpair (s_hrow_buf.v)
 static int32_t s_hrow_src[2];
-static int16_t s_rrow[3][ROW_VALUES];
+/* The rows below are 4-byte aligned (unions): the DSP kernels take 4-byte aligned rows
+ * (32-bit and LDRD loads) on their fast paths. */
+static union {
+    int16_t v[3][ROW_VALUES];
+    uint32_t align;
+} s_rrow_buf;
+#define s_rrow (s_rrow_buf.v)
 static int32_t s_rrow_id[3];
-static int16_t s_d1row[AGN_L1_W * 3u];               /* depthwise-1 outputs, HWC */
-static int16_t s_a1[3][A1_ROW_VALUES];
+static union {
+    int16_t v[AGN_L1_W * 3u];                        /* depthwise-1 outputs, HWC */
+    uint32_t align;
+} s_d1row_buf;
+#define s_d1row (s_d1row_buf.v)
+static union {
+    int16_t v[3][A1_ROW_VALUES];
+    uint32_t align;
+} s_a1_buf;
+#define s_a1 (s_a1_buf.v)
 static int32_t s_a1_next;
-static const int16_t s_a1_zero[A1_ROW_VALUES];      /* padding rows (zero = real zero) */
+static const union {
+    int16_t v[A1_ROW_VALUES];                        /* padding rows (zero = real zero) */
+    uint32_t align;
+} s_a1_zero_buf;
+#define s_a1_zero (s_a1_zero_buf.v)
 /* depthwise-2 outputs, HWC; on an 8-byte boundary (the DSP pointwise kernel loads four
  * channels per LDRD) */
 static union {
@@ -50,6 +76,10 @@ static union {
     uint64_t align;
 } s_d2row_buf;
 #define s_d2row (s_d2row_buf.v)
+
+static agn_dw_packed_t s_dw1_k[3];            /* the depthwise layers' constants, packed */
+static agn_dw_packed_t s_dw2_k[AGN_HIDDEN];    /* once (agn_dw_pack) for the DSP kernels */
+static uint8_t s_dw_packed;
 
 static uint8_t s_indices[AGN_REMOTE_COUNT];
 static uint8_t s_payload[AGN_MAX_PAYLOAD_BYTES];
@@ -80,11 +110,11 @@ static void fill_hrow(const agn_frame_t *f, uint32_t slot, uint16_t y)
 {
     const uint8_t *row = f->pixels + (uint32_t)y * frame_stride(f);
     if (f->format == AGN_PIXEL_RGB565) {
-        agn_hpass_rgb565(row, s_xtaps, AGN_INPUT_W, s_hrow[slot]);
+        agn_hpass_rgb565(row, s_xtaps, AGN_INPUT_W, s_hpair + slot, 2u);
     } else if (f->format == AGN_PIXEL_RGB565BE) {
-        agn_hpass_rgb565be(row, s_xtaps, AGN_INPUT_W, s_hrow[slot]);
+        agn_hpass_rgb565be(row, s_xtaps, AGN_INPUT_W, s_hpair + slot, 2u);
     } else {
-        agn_hpass_rgb888(row, s_xtaps, AGN_INPUT_W, s_hrow[slot]);
+        agn_hpass_rgb888_plan(row, s_xsteps, s_xsteps_fast, AGN_INPUT_W, s_hpair + slot, 2u);
     }
     s_hrow_src[slot] = (int32_t)y;
 }
@@ -117,7 +147,7 @@ static const int16_t *resized_row(const agn_frame_t *f, uint32_t r)
             s1 = 1 - s0;
             fill_hrow(f, (uint32_t)s1, t->i1);
         }
-        agn_vpass(s_hrow[s0], s_hrow[s1], t->frac, ROW_VALUES, s_rrow[slot]);
+        agn_vpass_pair(s_hpair, (uint32_t)s0, t->frac, ROW_VALUES, s_rrow[slot]);
         s_rrow_id[slot] = (int32_t)r;
     }
     return s_rrow[slot];
@@ -131,13 +161,9 @@ static void layer1_row(const agn_frame_t *f, uint32_t y1, int16_t *dst)
     const int16_t *r0 = resized_row(f, y1 * AGN_STRIDE1);
     const int16_t *r1 = resized_row(f, y1 * AGN_STRIDE1 + 1u);
     const int16_t *r2 = resized_row(f, y1 * AGN_STRIDE1 + 2u);
-    uint32_t c;
 
-    for (c = 0u; c < 3u; c++) {
-        const uint32_t off = c * AGN_INPUT_W;
-        agn_dw3x3_row(r0 + off, r1 + off, r2 + off, AGN_STRIDE1, AGN_L1_W, agn_dw1_w + 9u * c,
-                      agn_dw1_b[c], agn_dw1_rq[c], -AGN_D1_MAX, AGN_D1_MAX, s_d1row + c, 3u);
-    }
+    agn_dw3x3_rows(r0, r1, r2, AGN_INPUT_W, 3u, AGN_STRIDE1, AGN_L1_W, s_dw1_k, -AGN_D1_MAX,
+                   AGN_D1_MAX, s_d1row, 1u, 3u);
     agn_pw_row(s_d1row, AGN_L1_W, 3u, agn_pw1_w, agn_pw1_b, AGN_HIDDEN, agn_pw1_rq, 0,
                AGN_A1_MAX, dst + AGN_PAD2, A1_COLS);
 }
@@ -161,18 +187,14 @@ static const int16_t *a1_row(const agn_frame_t *f, int32_t y)
 static void layer2(const agn_frame_t *f, int32_t *pool)
 {
     uint32_t y2;
-    uint32_t c;
 
     for (y2 = 0u; y2 < AGN_FEAT_H; y2++) {
         const int32_t base = (int32_t)(y2 * AGN_STRIDE2) - AGN_PAD2;
         const int16_t *r0 = a1_row(f, base);
         const int16_t *r1 = a1_row(f, base + 1);
         const int16_t *r2 = a1_row(f, base + 2);
-        for (c = 0u; c < AGN_HIDDEN; c++) {
-            const uint32_t off = c * A1_COLS;
-            agn_dw3x3_row(r0 + off, r1 + off, r2 + off, AGN_STRIDE2, AGN_FEAT_W, agn_dw2_w + 9u * c,
-                          0, agn_dw2_rq[c], -AGN_D2_MAX, AGN_D2_MAX, s_d2row + c, AGN_HIDDEN);
-        }
+        agn_dw3x3_rows(r0, r1, r2, A1_COLS, AGN_HIDDEN, AGN_STRIDE2, AGN_FEAT_W, s_dw2_k,
+                       -AGN_D2_MAX, AGN_D2_MAX, s_d2row, 1u, AGN_HIDDEN);
         agn_pw_quant_row(s_d2row, AGN_FEAT_W, AGN_HIDDEN, agn_pw2_w, agn_pw2_b, AGN_LOCAL,
                          agn_pw2_rq, AGN_A2_MAX, pool, AGN_REMOTE, agn_thresholds,
                          AGN_CENTROIDS - 1u, s_indices + y2 * AGN_FEAT_W, FEAT_AREA);
@@ -214,9 +236,15 @@ agn_status_t agn_extract(const agn_frame_t *frame, agn_result_t *out)
     }
     if (frame->width != s_plan_w || frame->height != s_plan_h) {
         agn_axis_plan(frame->width, AGN_INPUT_W, s_xtaps);
+        s_xsteps_fast = agn_hplan_rgb888(s_xtaps, AGN_INPUT_W, frame->width, s_xsteps);
         agn_axis_plan(frame->height, AGN_INPUT_H, s_ytaps);
         s_plan_w = frame->width;
         s_plan_h = frame->height;
+    }
+    if (!s_dw_packed) {
+        agn_dw_pack(agn_dw1_w, agn_dw1_b, agn_dw1_rq, 3u, s_dw1_k);
+        agn_dw_pack(agn_dw2_w, 0, agn_dw2_rq, AGN_HIDDEN, s_dw2_k);
+        s_dw_packed = 1u;
     }
     reset_rows();
     for (c = 0u; c < AGN_LOCAL; c++) {

@@ -237,14 +237,43 @@ static inline void agn_rgb565_to_rgb888(const uint8_t *px, uint8_t *rgb)
 void agn_axis_plan(uint16_t src, uint16_t dst, agn_tap_t *taps);
 
 /* Horizontal pass of one source row (3 interleaved channels) to three planar rows of
- * out_w Q7 values: out[c * out_w + x] = round((p0 * (2^15 - w) + p1 * w) / 2^8). */
-void agn_hpass_rgb888(const uint8_t *row, const agn_tap_t *xt, uint16_t out_w, int16_t *out);
-void agn_hpass_rgb565(const uint8_t *row, const agn_tap_t *xt, uint16_t out_w, int16_t *out);
+ * out_w Q7 values: out[(c * out_w + x) * out_step] = round((p0 * (2^15 - w) + p1 * w) / 2^8)
+ * (out_step 1: planar rows; 2: every other element, the core's interleaved row pair). */
+void agn_hpass_rgb888(const uint8_t *row, const agn_tap_t *xt, uint16_t out_w, int16_t *out,
+                      uint32_t out_step);
+void agn_hpass_rgb565(const uint8_t *row, const agn_tap_t *xt, uint16_t out_w, int16_t *out,
+                      uint32_t out_step);
 /* RGB565 stored big-endian (high byte first), as many camera sensors deliver it. */
-void agn_hpass_rgb565be(const uint8_t *row, const agn_tap_t *xt, uint16_t out_w, int16_t *out);
+void agn_hpass_rgb565be(const uint8_t *row, const agn_tap_t *xt, uint16_t out_w, int16_t *out,
+                        uint32_t out_step);
+
+/* One output column of the RGB888 horizontal pass, precomputed from its tap: byte offsets
+ * o0 = 3 i0, o1 = 3 i1 and the Q15 weight pair w = (2^15 - frac) | frac << 16; a tap with
+ * frac = 0 gets o1 = o0 and w = (2^14, 2^14), so that both weights fit in int16. */
+typedef struct {
+    uint32_t w;
+    uint16_t o0;
+    uint16_t o1;
+} agn_hstep_t;
+
+/* The steps of out_w taps for rows of src_w RGB888 pixels; returns how many leading steps
+ * read no byte past the row with a 4-byte load at o1 (the fast steps of the DSP path). */
+uint16_t agn_hplan_rgb888(const agn_tap_t *xt, uint16_t out_w, uint16_t src_w, agn_hstep_t *steps);
+
+/* The RGB888 horizontal pass with a plan (same results as agn_hpass_rgb888 with its taps):
+ * out[(c * out_w + x) * out_step] = round((p0 * w.lo + p1 * w.hi) / 2^8); steps
+ * [0, n_fast) may use 4-byte loads. */
+void agn_hpass_rgb888_plan(const uint8_t *row, const agn_hstep_t *steps, uint16_t n_fast,
+                           uint16_t out_w, int16_t *out, uint32_t out_step);
 
 /* Vertical pass: out[i] = round((r0[i] * (2^15 - frac) + r1[i] * frac) / 2^15), n values. */
 void agn_vpass(const int16_t *r0, const int16_t *r1, uint16_t frac, uint32_t n, int16_t *out);
+
+/* The vertical pass over an interleaved row pair, pair[2 i + s] = row s's value i (s = 0, 1):
+ * out[i] = round((pair[2 i + s0] * (2^15 - frac) + pair[2 i + 1 - s0] * frac) / 2^15), i.e.
+ * agn_vpass with r0 = row s0, r1 = the other row; n values. The DSP path takes each (row 0,
+ * row 1) pair with one load and one SMLAD; pair must be 4-byte aligned there. */
+void agn_vpass_pair(const int16_t *pair, uint32_t s0, uint16_t frac, uint32_t n, int16_t *out);
 
 /*
  * One output row of one channel of a 3x3 depthwise convolution over planar input rows
@@ -255,6 +284,28 @@ void agn_vpass(const int16_t *r0, const int16_t *r1, uint16_t frac, uint32_t n, 
 void agn_dw3x3_row(const int16_t *r0, const int16_t *r1, const int16_t *r2, uint32_t stride,
                    uint32_t out_w, const int16_t *w, int32_t bias, agn_rq_t rq, int32_t lo,
                    int32_t hi, int16_t *out, uint32_t out_step);
+
+/* The per-channel constants of a 3x3 depthwise layer, packed the way the DSP kernel reads
+ * them: weight pairs (w0,w1) (w1,w2) (w3,w4) (w4,w5) (w6,w7) (w7,w8), the requantization
+ * multiplier, its rounding term 2^(shift-1), shift, and the bias. */
+typedef struct {
+    uint32_t w[6];
+    int32_t mult;
+    int32_t rnd;
+    int32_t shift;
+    int32_t bias;
+} agn_dw_packed_t;
+
+/* Packs n_ch channels: weights w[9 c + ky * 3 + kx], bias[c] (bias NULL: 0), rq[c]. */
+void agn_dw_pack(const int16_t *w, const int32_t *bias, const agn_rq_t *rq, uint32_t n_ch,
+                 agn_dw_packed_t *out);
+
+/* agn_dw3x3_row for n_ch channels of one row with packed constants: channel c reads
+ * r0/r1/r2 + c * in_ch_step and k[c], and writes out + c * out_ch_step (outputs out_step
+ * apart). One call per row: the DSP path keeps its per-call setup out of the channel loop. */
+void agn_dw3x3_rows(const int16_t *r0, const int16_t *r1, const int16_t *r2, uint32_t in_ch_step,
+                    uint32_t n_ch, uint32_t stride, uint32_t out_w, const agn_dw_packed_t *k,
+                    int32_t lo, int32_t hi, int16_t *out, uint32_t out_ch_step, uint32_t out_step);
 
 /* Dense layer: out[j] = requant(bias[j] + sum_i w[j * in_n + i] * in[i], rq[j]) clamped to
  * the int32 range. */

@@ -1,8 +1,8 @@
 /*
  * test_app.c - host tests of the portable parts of the micro-ROS application: the agent
  * connection state machine (against a scripted fake agent), the FeatureFrame size bound
- * used to size the XRCE-DDS streams, and the built-in test-image frame source through the
- * core.
+ * used to size the XRCE-DDS streams, the built-in test-image frame source through the
+ * core, and the device identity (XRCE client key, node name) derived from the device id.
  */
 #include <stdint.h>
 #include <string.h>
@@ -13,6 +13,7 @@
 #include "agn_connection.h"
 #include "agn_feature_frame.h"
 #include "agn_frame_source.h"
+#include "agn_identity.h"
 #include "test_util.h"
 
 /* ---------------------------------------------------------------- fake agent */
@@ -204,8 +205,12 @@ static void test_feature_frame_size(void)
     CHECK_EQ(AGN_FEATURE_FRAME_CDR_BYTES(3u, 7u, 33u, 3u), 108);
     CHECK_EQ(AGN_FEATURE_FRAME_CDR_BYTES(32u, 32u, 32768u, 256u), 33912);
     CHECK_EQ(AGN_XRCE_FRAGMENTS(1992u, 1024u), 2);
-    CHECK_EQ(AGN_XRCE_FRAGMENTS(1004u, 1024u), 1);
-    CHECK_EQ(AGN_XRCE_FRAGMENTS(1005u, 1024u), 2);
+    /* the encapsulation (4) is not sent, WRITE_DATA adds 8, a fragment carries MTU - 12 */
+    CHECK_EQ(AGN_XRCE_FRAGMENTS(1008u, 1024u), 1);
+    CHECK_EQ(AGN_XRCE_FRAGMENTS(1009u, 1024u), 2);
+    CHECK_EQ(AGN_XRCE_FRAGMENTS(1952u, 1024u), 2); /* measured: datagrams of 1020 + 952 bytes */
+    CHECK_EQ(AGN_XRCE_FRAGMENTS(2020u, 1024u), 2);
+    CHECK_EQ(AGN_XRCE_FRAGMENTS(2021u, 1024u), 3);
     /* this model's largest frame fits the configured stream */
     CHECK(AGN_XRCE_FRAGMENTS(AGN_FEATURE_FRAME_CDR_BYTES(AGN_FRAME_ID_MAX, AGN_DEVICE_ID_MAX,
                                                          AGN_MAX_PAYLOAD_BYTES, AGN_CLASSES),
@@ -243,6 +248,38 @@ static void test_test_image_source(void)
     }
 }
 
+/* ---------------------------------------------------------------- identity */
+
+static void test_client_key(void)
+{
+    /* FNV-1a 32: published test vectors (empty string = offset basis, "a", "foobar") */
+    CHECK_EQ(agn_client_key(""), 0x811c9dc5u);
+    CHECK_EQ(agn_client_key("a"), 0xe40c292cu);
+    CHECK_EQ(agn_client_key("foobar"), 0xbf9cf968u);
+    /* stable across calls (a reset), different per device, never the invalid key 0 */
+    CHECK_EQ(agn_client_key(AGN_DEVICE_ID), agn_client_key(AGN_DEVICE_ID));
+    CHECK(agn_client_key("mcu0") != agn_client_key("mcu1"));
+    CHECK(agn_client_key(AGN_DEVICE_ID) != 0u);
+    CHECK(agn_client_key(NULL) == 0x811c9dc5u);
+}
+
+static void test_node_name(void)
+{
+    char name[sizeof(AGN_NODE_NAME_PREFIX) + AGN_DEVICE_ID_MAX];
+    char small[8];
+    CHECK(agn_node_name("mcu0", name, sizeof(name)));
+    CHECK(strcmp(name, "agilenn_device_mcu0") == 0);
+    CHECK(agn_node_name("cam-1.left", name, sizeof(name)));
+    CHECK(strcmp(name, "agilenn_device_cam_1_left") == 0);
+    CHECK(agn_node_name("", name, sizeof(name)));
+    CHECK(strcmp(name, "agilenn_device") == 0);
+    CHECK(agn_node_name("abcdefghijklmnopqrstuvwxyz012345", name, sizeof(name))); /* 32 = the bound */
+    CHECK_EQ(strlen(name), sizeof(AGN_NODE_NAME_PREFIX) - 1u + 32u);
+    CHECK(!agn_node_name("mcu0", small, sizeof(small)));
+    CHECK(small[0] == '\0');
+    CHECK(agn_node_name(AGN_DEVICE_ID, name, sizeof(name)));
+}
+
 int main(void)
 {
     RUN(test_connection_lifecycle);
@@ -250,5 +287,7 @@ int main(void)
     RUN(test_connection_sync_retry);
     RUN(test_feature_frame_size);
     RUN(test_test_image_source);
+    RUN(test_client_key);
+    RUN(test_node_name);
     return test_summary("test_app");
 }

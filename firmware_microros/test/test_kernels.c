@@ -135,7 +135,7 @@ static void test_hpass_vpass(void)
     CHECK_EQ(taps[2].frac, 24576);
     row888[0] = 0; row888[1] = 100; row888[2] = 255;
     row888[3] = 255; row888[4] = 101; row888[5] = 0;
-    agn_hpass_rgb888(row888, taps, 4, out);        /* planar: R[4], G[4], B[4] */
+    agn_hpass_rgb888(row888, taps, 4, out, 1u);    /* planar: R[4], G[4], B[4] */
     CHECK_EQ(out[0], 0); CHECK_EQ(out[4], 100 * 128); CHECK_EQ(out[8], 255 * 128);
     CHECK_EQ(out[1], 8160);   /* 255 * 0.25 * 128 */
     CHECK_EQ(out[5], 12832);  /* (100 * 0.75 + 101 * 0.25) * 128 */
@@ -151,8 +151,8 @@ static void test_hpass_vpass(void)
         row565[2 * i + 1] = (uint8_t)(px >> 8);
         agn_rgb565_to_rgb888(row565 + 2 * i, row888 + 3 * i);
     }
-    agn_hpass_rgb565(row565, taps, 4, out565);
-    agn_hpass_rgb888(row888, taps, 4, out);
+    agn_hpass_rgb565(row565, taps, 4, out565, 1u);
+    agn_hpass_rgb888(row888, taps, 4, out, 1u);
     CHECK(memcmp(out, out565, sizeof(out)) == 0);
     for (i = 0; i < 2; i++) {                     /* the same pixels big-endian */
         uint8_t t = row565[2 * i];
@@ -160,7 +160,7 @@ static void test_hpass_vpass(void)
         row565[2 * i + 1] = t;
     }
     memset(out565, 0, sizeof(out565));
-    agn_hpass_rgb565be(row565, taps, 4, out565);
+    agn_hpass_rgb565be(row565, taps, 4, out565, 1u);
     CHECK(memcmp(out, out565, sizeof(out)) == 0);
 
     agn_vpass(r0, r1, 16384, 7, v); /* halfway (odd count: the pair loop and the tail) */
@@ -233,6 +233,137 @@ static void test_dw3x3_row(void)
             }
             CHECK_EQ(out[2 * x], ref_requant(acc, rq.mult, rq.shift, lo, hi));
             CHECK_EQ(out[2 * x + 1], 0x5555);         /* out_step respected */
+        }
+    }
+}
+
+/* The plan-based RGB888 horizontal pass equals the tap-based one (any scale, frac = 0
+ * columns, the last source pixel, out_step 1 and 2), and the fast-step count never lets a
+ * 4-byte load leave the row. */
+static void test_hpass_plan(void)
+{
+    static const uint16_t sizes[][2] = {{32, 96}, {96, 96}, {160, 96}, {5, 96}, {1, 7}, {98, 96}, {2, 3}};
+    static uint8_t row[3 * 160];
+    agn_tap_t taps[96];
+    agn_hstep_t steps[96];
+    int16_t ref[3 * 96];
+    int16_t out[2 * 3 * 96];
+    unsigned int s;
+    unsigned int k;
+    for (s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
+        const uint16_t src = sizes[s][0];
+        const uint16_t dst = sizes[s][1];
+        uint16_t n_fast;
+        int step;
+        for (k = 0; k < 3u * src; k++) {
+            row[k] = (uint8_t)rnd();
+        }
+        agn_axis_plan(src, dst, taps);
+        n_fast = agn_hplan_rgb888(taps, dst, src, steps);
+        CHECK(n_fast <= dst);
+        for (k = 0; k < n_fast; k++) {
+            CHECK(steps[k].o0 + 4u <= 3u * src && steps[k].o1 + 4u <= 3u * src);
+        }
+        agn_hpass_rgb888(row, taps, dst, ref, 1u);
+        for (step = 1; step <= 2; step++) {
+            memset(out, 0x55, sizeof(out));
+            agn_hpass_rgb888_plan(row, steps, n_fast, dst, out, (uint32_t)step);
+            for (k = 0; k < 3u * dst; k++) {
+                CHECK_EQ(out[k * (unsigned int)step], ref[k]);
+                if (step == 2) {
+                    CHECK_EQ(out[2u * k + 1u], 0x5555);
+                }
+            }
+        }
+    }
+}
+
+/* agn_vpass_pair against agn_vpass on the two de-interleaved rows: both slot orders, frac 0
+ * (a copy) and others, lengths with and without a remainder of 4, odd start addresses. */
+static void test_vpass_pair(void)
+{
+    static union {
+        int16_t v[2 * 300 + 2];
+        unsigned long long align;
+    } pair;
+    int16_t a[300];
+    int16_t b[300];
+    int16_t ref[300];
+    int16_t out[302];
+    int t;
+    for (t = 0; t < 200; t++) {
+        const uint32_t n = (t % 4 == 0) ? (uint32_t)rnd_range(0, 300) : 288u;
+        const uint32_t s0 = (uint32_t)(t & 1);
+        const uint16_t frac = (t % 3 == 0) ? 0u : (uint16_t)rnd_range(1, 32767);
+        const int shift = (t % 5 == 4) ? 1 : 0;        /* off the 4-byte boundary */
+        uint32_t i;
+        for (i = 0; i < n; i++) {
+            a[i] = (int16_t)rnd_range(t % 7 == 0 ? -32768 : 0, 32767);
+            b[i] = (int16_t)rnd_range(t % 7 == 0 ? -32768 : 0, 32767);
+            pair.v[shift + 2 * (int)i + (int)s0] = a[i];
+            pair.v[shift + 2 * (int)i + 1 - (int)s0] = b[i];
+        }
+        agn_vpass(a, b, frac, n, ref);
+        memset(out, 0x55, sizeof(out));
+        agn_vpass_pair(pair.v + shift, s0, frac, n, out + shift);
+        for (i = 0; i < n; i++) {
+            CHECK_EQ(out[shift + (int)i], ref[i]);
+        }
+        CHECK_EQ(out[shift + (int)n], 0x5555);
+    }
+}
+
+/* agn_dw3x3_rows with packed constants against agn_dw3x3_row per channel: strides 1-3,
+ * the three clamps, bias or none, aligned and unaligned rows, even and odd widths. */
+static void test_dw3x3_rows(void)
+{
+    enum { CH = 5, W = 44, OUTW = 14, CSTEP = 48 };
+    static union {
+        int16_t v[3][CH * CSTEP + 4];
+        unsigned long long align;
+    } rows;
+    static const int32_t clamps[3][2] = {{-32767, 32767}, {0, 32767}, {-900, 28000}};
+    int16_t w[9 * CH];
+    int32_t bias[CH];
+    agn_rq_t rq[CH];
+    agn_dw_packed_t k[CH];
+    int16_t ref[OUTW * CH];
+    int16_t out[OUTW * CH];
+    int t;
+    for (t = 0; t < 300; t++) {
+        const uint32_t stride = (uint32_t)(1 + t % 3);
+        const int32_t lo = clamps[(t / 3) % 3][0];
+        const int32_t hi = clamps[(t / 3) % 3][1];
+        const uint32_t out_w = (t % 4 == 1) ? (uint32_t)rnd_range(0, OUTW) : OUTW - (uint32_t)(t & 2);
+        const int off = (t % 9 == 8) ? 1 : 0;
+        const int with_bias = t & 1;
+        int c;
+        int i;
+        for (i = 0; i < 3 * (CH * CSTEP + 4); i++) {
+            rows.v[i / (CH * CSTEP + 4)][i % (CH * CSTEP + 4)] = (int16_t)rnd_range(-32767, 32767);
+        }
+        for (i = 0; i < 9 * CH; i++) {
+            w[i] = (int16_t)rnd_range(-8191, 8191);
+        }
+        for (c = 0; c < CH; c++) {
+            bias[c] = rnd_range(-200000, 200000);
+            rq[c].mult = (int32_t)((1u << 30) | (rnd() & 0x3FFFFFFFu));
+            rq[c].shift = rnd_range(t % 5 == 0 ? 1 : 10, 20);
+        }
+        agn_dw_pack(w, with_bias ? bias : 0, rq, CH, k);
+        memset(out, 0x55, sizeof(out));
+        agn_dw3x3_rows(rows.v[0] + off, rows.v[1] + off, rows.v[2] + off, CSTEP, CH, stride, out_w, k,
+                       lo, hi, out, 1u, CH);
+        for (c = 0; c < CH; c++) {
+            agn_dw3x3_row(rows.v[0] + off + c * CSTEP, rows.v[1] + off + c * CSTEP,
+                          rows.v[2] + off + c * CSTEP, stride, out_w, w + 9 * c,
+                          with_bias ? bias[c] : 0, rq[c], lo, hi, ref + c, CH);
+        }
+        for (i = 0; i < (int)out_w * CH; i++) {
+            CHECK_EQ(out[i], ref[i]);
+        }
+        for (i = (int)out_w * CH; i < OUTW * CH; i++) {
+            CHECK_EQ(out[i], 0x5555);
         }
     }
 }
@@ -504,6 +635,9 @@ int main(void)
     RUN(test_axis_plan);
     RUN(test_hpass_vpass);
     RUN(test_dw3x3_row);
+    RUN(test_dw3x3_rows);
+    RUN(test_hpass_plan);
+    RUN(test_vpass_pair);
     RUN(test_pointwise);
     RUN(test_pw_row);
     RUN(test_pw_quant_row);

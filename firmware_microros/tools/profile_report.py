@@ -28,12 +28,14 @@ from pathlib import Path
 
 # Function symbol -> pipeline stage. Functions not listed are "other" (control code).
 STAGES = (
-    ("resize, horizontal pass", ("agn_hpass_rgb888", "agn_hpass_rgb565", "agn_hpass_rgb565be",
+    ("resize, horizontal pass", ("agn_hpass_rgb888", "agn_hpass_rgb888_plan", "agn_hpass_rgb565", "agn_hpass_rgb565be",
                                  "hpass_rgb565", "fill_hrow")),
-    ("resize, vertical pass", ("agn_vpass", "resized_row", "memcpy")),
-    ("depthwise 3x3 (layers 1 and 2)", ("agn_dw3x3_row", "dw_row_s1", "dw_row_s2", "dw_row_s3")),
-    ("layer 1 pointwise (+BN, ReLU6)", ("agn_pw_row",)),
-    ("layer 2 pointwise + pooling + quantizer", ("agn_pw_quant_row", "pw_quant_row16_dsp")),
+    ("resize, vertical pass", ("agn_vpass", "agn_vpass_pair", "resized_row", "memcpy")),
+    ("depthwise 3x3 (layers 1 and 2)", ("agn_dw3x3_row", "agn_dw3x3_rows", "dw_row_s1", "dw_row_s2", "dw_row_s3", "dw_row_s16_asm", "dw_rows_s16_asm")),
+    ("layer 1 pointwise (+BN, ReLU6)", ("agn_pw_row", "pw3_row_u15_asm", "pw3_rows_u15_asm")),
+    ("layer 2 pointwise (+BN), local ReLU6 + pooling", ("agn_pw_quant_row", "pw_quant_row16_dsp",
+                                                         "dots16_dsp")),
+    ("quantizer (threshold index search)", ("quant7_row_dsp", "agn_threshold_index")),
     ("local predictor (dense)", ("agn_dense",)),
     ("rANS encoder", ("agilenn_rans_encode", "rans_bad_symbol")),
     ("packed encoder", ("agilenn_packed_encode", "bw_put", "bw_flush")),
@@ -142,9 +144,9 @@ def main(argv: list[str] | None = None) -> int:
         fail(f"expected {f} extract/encode windows, got {len(wins[0])}/{len(wins[1])}")
     print(f"per frame, mean of {f} frames; agn_extract {sum(wins[0]) // f}, agn_encode (rANS) "
           f"{sum(wins[1]) // f}, worst frame {max(a + b for a, b in zip(wins[0], wins[1]))}")
-    print(f"\n{'stage':42s} {'instructions':>12s} {'share':>7s}")
+    print(f"\n{'stage':48s} {'instructions':>12s} {'share':>7s}")
     for stage, n in per_stage.most_common():
-        print(f"{stage:42s} {n // f:12d} {100.0 * n / total:6.1f}%")
+        print(f"{stage:48s} {n // f:12d} {100.0 * n / total:6.1f}%")
     print(f"\n{'function':36s} {'instructions':>12s} {'share':>7s}")
     for name, n in per_fn.most_common(args.top):
         print(f"{name:36s} {n // f:12d} {100.0 * n / total:6.1f}%")

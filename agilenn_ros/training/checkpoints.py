@@ -1,0 +1,105 @@
+"""Checkpoint files of a training run: atomic writes, readable errors, and the identity check
+that keeps a run from being resumed, reused or exported with another profile or other data.
+
+Every checkpoint written by ``agilenn train`` (``reference.pt``, ``last.pt``, ``best.pt``) records
+the profile, the class names and a fingerprint of the training and validation images
+(:meth:`agilenn_ros.data.training_data.TrainingData.identity`).
+"""
+from __future__ import annotations
+
+import os
+import pickle
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from agilenn_ros.config import Profile
+
+# Settings that may change when a run is resumed (more epochs, other thread count).
+RESUMABLE_TRAIN_KEYS = ("epochs", "threads", "eval_batch_size")
+REFERENCE_MODEL_KEYS = ("channels", "fe_hidden", "stride1", "stride2")
+
+
+class CheckpointError(ValueError):
+    """A checkpoint is unreadable, of the wrong kind, or does not match this run."""
+
+
+def atomic_save(obj: Any, path: Path) -> None:
+    """torch.save to a temporary file beside ``path``, then rename: a kill never leaves half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        torch.save(obj, tmp)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def read_checkpoint(path: Path) -> dict[str, Any]:
+    """The dict stored in ``path``; CheckpointError (one line) for anything else."""
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such checkpoint file")
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError,
+            AttributeError, ModuleNotFoundError, TypeError) as exc:
+        raise CheckpointError(f"{path}: not a readable checkpoint ({str(exc).splitlines()[0][:120]})") from None
+    if not isinstance(ckpt, dict):
+        raise CheckpointError(f"{path}: not a checkpoint written by agilenn")
+    return ckpt
+
+
+def checkpoint_kind(ckpt: dict[str, Any]) -> str:
+    """"agilenn" (best.pt/last.pt), "reference" (reference.pt), "baseline" or "unknown"."""
+    if "model" in ckpt and "reference_body" in ckpt:
+        return "agilenn"
+    if "state_dict" in ckpt and "kind" in ckpt:
+        return "baseline"
+    if "state_dict" in ckpt and "class_names" in ckpt:
+        return "reference"
+    return "unknown"
+
+
+def _profile_view(profile: dict[str, Any], reference: bool) -> dict[str, Any]:
+    if reference:
+        return {"name": profile.get("name"), "data": profile.get("data"), "reference": profile.get("reference"),
+                "model": {k: (profile.get("model") or {}).get(k) for k in REFERENCE_MODEL_KEYS}}
+    view = {k: v for k, v in profile.items() if k not in ("description",)}
+    view["train"] = {k: v for k, v in (profile.get("train") or {}).items() if k not in RESUMABLE_TRAIN_KEYS}
+    return view
+
+
+def _differences(a: Any, b: Any, prefix: str = "") -> list[str]:
+    if isinstance(a, dict) and isinstance(b, dict):
+        keys = sorted(set(a) | set(b))
+        out: list[str] = []
+        for key in keys:
+            out += _differences(a.get(key), b.get(key), f"{prefix}{key}.")
+        return out
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        a, b = list(a), list(b)
+    return [] if a == b else [prefix.rstrip(".")]
+
+
+def identity_problem(ckpt: dict[str, Any], profile: Profile, identity: dict[str, Any], path: Path,
+                     reference: bool = False) -> str | None:
+    """One line saying why ``ckpt`` does not belong to this run (None when it does)."""
+    saved = ckpt.get("profile") or {}
+    if saved.get("name") != profile.name:
+        return f"{path} belongs to a run of profile {saved.get('name')!r}, not {profile.name!r}"
+    diff = _differences(_profile_view(saved, reference), _profile_view(profile.to_dict(), reference))
+    if diff:
+        return f"{path} was made with other profile settings ({', '.join(diff[:4])})"
+    classes = list(ckpt.get("class_names") or [])
+    if classes != list(identity["classes"]):
+        return (f"{path} was trained on classes {classes[:6]}{' ...' if len(classes) > 6 else ''} but the data "
+                f"has {list(identity['classes'])[:6]}{' ...' if len(identity['classes']) > 6 else ''}")
+    saved_id = ckpt.get("identity") or {}
+    if saved_id.get("fingerprint") and saved_id["fingerprint"] != identity["fingerprint"]:
+        return (f"{path} was trained on other images ({saved_id.get('train_images')} train / "
+                f"{saved_id.get('val_images')} val from {saved_id.get('data')}; now {identity['train_images']} / "
+                f"{identity['val_images']} from {identity['data']})")
+    return None
