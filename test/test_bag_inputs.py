@@ -328,3 +328,18 @@ def test_bare_storage_file_of_a_message_compressed_bag(tmp_path: Path, bundle, i
     report, _ = _evaluate(alone / storage_file.name, bundle)
     assert report["frames"] == N and report["accuracy"] == reference["accuracy"]
     assert any("zstd-compressed" in line for line in report["console"])
+
+
+def test_colour_preferred_over_a_busier_grey_camera(tmp_path: Path, bundle, images, reference) -> None:
+    from agilenn_ros.bag.make_bag import image_message
+
+    def infrared(bag) -> None:
+        for i in range(N + 10):                       # an infrared camera, more messages than colour
+            stamp = T0 + i * PERIOD + 1
+            bag.write("/camera/infra1/image_rect_raw", image_message(images.images[i % N], "mono8", stamp, "ir", 95),
+                      stamp)
+    report, _ = _evaluate(_write(tmp_path / "ir", images, encoding="jpeg", topic="/camera/color/image_raw/compressed",
+                                 extra=infrared), bundle)
+    assert report["source"]["topic"] == "/camera/color/image_raw/compressed"
+    assert "colour compressed images" in report["source"]["note"] and "grey: ranked lower" in report["source"]["note"]
+    assert report["labelled"] == N

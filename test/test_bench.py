@@ -12,7 +12,11 @@ import pytest
 from conftest import PYTHON, SHARED_CIFAR, python_env
 
 LINKS = {"270kbps", "2Mbps", "6Mbps"}
-RATIOS = {"edge_only_over_agilenn", "local_only_over_agilenn", "split_over_agilenn"}
+RATIOS = {"edge_only_over_agilenn", "edge_only_camera_jpeg_over_agilenn", "local_only_over_agilenn",
+          "split_over_agilenn"}
+TARGETS = {"agilenn_e2e_ms_6mbps", "local_only_over_agilenn", "edge_only_over_agilenn",
+           "edge_only_camera_jpeg_over_agilenn", "edge_only_over_agilenn_270kbps",
+           "edge_only_camera_jpeg_over_agilenn_270kbps", "accuracy_gap_to_edge_only_points"}
 
 
 @pytest.fixture(scope="module")
@@ -110,8 +114,11 @@ def _check_shape(result: dict) -> None:
     names = {r["name"] for r in result["schemes"]}
     assert {"agilenn-rans", "agilenn-packed", "agilenn-lzw", "all-channels-rans", "edge-only-raw",
             "edge-only-png", "edge-only-jpeg-q50", "edge-only-jpeg-q75", "edge-only-jpeg-q90", "local-only",
-            "split-rans"} <= names
+            "split-rans", "edge-only-camera-jpeg-q50", "edge-only-camera-jpeg-q75", "edge-only-camera-jpeg-q90"} <= names
     assert RATIOS <= set(result["ratios"])
+    assert set(result["ratios"]["per_link"]) == LINKS
+    assert all(RATIOS <= set(v) for v in result["ratios"]["per_link"].values())
+    assert set(result["targets"]) == TARGETS
     for r in result["schemes"]:
         assert {"accuracy", "bytes_per_frame", "device", "edge_ms", "latency_ms", "available", "notes"} <= set(r)
         assert set(r["latency_ms"]) == LINKS
@@ -135,8 +142,17 @@ def test_bench_quick_with_baselines(tmp_path: Path, digits_bundle: Path, baselin
     assert rows["agilenn-rans"]["bytes_per_frame"]["mean"] < rows["agilenn-packed"]["bytes_per_frame"]["mean"]
     assert rows["local-only"]["bytes_per_frame"]["mean"] == 0 and rows["local-only"]["device"]["ms"] > 0
     targets = result["targets"]
-    assert set(targets) == {"agilenn_e2e_ms_6mbps", "local_only_over_agilenn", "edge_only_over_agilenn",
-                            "accuracy_gap_to_edge_only_points"}
+    slow = result["ratios"]["per_link"]["270kbps"]
+    camera = targets["edge_only_camera_jpeg_over_agilenn_270kbps"]
+    assert camera["value"] == slow["edge_only_camera_jpeg_over_agilenn"] and camera["met"] == (camera["value"] >= 2.5)
+    assert targets["edge_only_over_agilenn_270kbps"]["value"] == slow["edge_only_over_agilenn"]
+    assert result["ratios"]["per_link"]["6Mbps"]["edge_only_over_agilenn"] == result["ratios"]["edge_only_over_agilenn"]
+    for q in (50, 75, 90):     # the camera twin: same JPEG bytes and accuracy, no device time
+        sw, hw = rows[f"edge-only-jpeg-q{q}"], rows[f"edge-only-camera-jpeg-q{q}"]
+        assert hw["device"]["ms"] == 0.0 and sw["device"]["ms"] > 0
+        assert hw["bytes_per_frame"] == sw["bytes_per_frame"] and hw["accuracy"] == sw["accuracy"]
+        assert hw["latency_ms"]["6Mbps"]["total_ms"] == pytest.approx(sw["latency_ms"]["6Mbps"]["total_ms"]
+                                                                      - sw["device"]["ms"])
     e2e = targets["agilenn_e2e_ms_6mbps"]
     assert e2e["value"] == result["ratios"]["reference_total_ms"] and e2e["met"] == (e2e["value"] <= 10.0)
     local = targets["local_only_over_agilenn"]
@@ -153,9 +169,11 @@ def test_bench_quick_with_baselines(tmp_path: Path, digits_bundle: Path, baselin
 def test_bench_reports_missing_baselines(tmp_path: Path, digits_bundle: Path) -> None:
     empty = tmp_path / "none"
     empty.mkdir()
-    result = _bench(tmp_path, digits_bundle, empty)
+    result = _bench(tmp_path, digits_bundle, empty, ["--jpeg-encoder", str(tmp_path / "no-such.json")])
     _check_shape(result)
-    assert {m["scheme"] for m in result["missing"]} == {"edge-only", "local-only", "split"}
+    jpeg_row = next(r for r in result["schemes"] if r["name"] == "edge-only-jpeg-q75")
+    assert "assumed" in jpeg_row["device"]["source"] and result["device_model"]["jpeg_encoder"] is None
+    assert {m["scheme"] for m in result["missing"]} == {"edge-only", "edge-only-camera", "local-only", "split"}
     assert all("agilenn train-baseline" in m["reason"] or "export-baseline" in m["reason"] for m in result["missing"])
     assert all(result["ratios"][k] is None for k in RATIOS)
     assert result["targets"]["edge_only_over_agilenn"]["met"] is None
@@ -186,13 +204,70 @@ def test_firmware_report_layouts() -> None:
     assert figures.encode_instructions == {"rans": 30000} and figures.flash_bytes == 40000
 
 
+JPEG_REPORT = {"library": {"name": "libjpeg-turbo", "version": "2.1.5", "debian_source_version": "1:2.1.5-2"},
+               "frames": {"width": 96, "height": 96, "count": 4}, "counting_method": "tcg-plugin",
+               "instructions_per_frame": {"50": 1_350_000, "75": 1_360_000, "90": 1_380_000},
+               "instructions_per_frame_ifast": {"50": 1_250_000}, "byte_identical_to_opencv": {"50": True},
+               "heap_peak_bytes": 29000, "stack_peak_bytes": 1600, "code": {"flash_bytes": 67000}}
+
+
+def test_jpeg_report_figures() -> None:
+    from agilenn_ros.bench.jpeg_encoder import JpegReportError, parse_jpeg_report
+    figures = parse_jpeg_report(JPEG_REPORT, "jpeg_m7.json")
+    assert figures.instructions == {50: 1_350_000, 75: 1_360_000, 90: 1_380_000}
+    exact, how = figures.instructions_for(75, 96, 96)
+    assert exact == 1_360_000 and how.startswith("measured: libjpeg-turbo 2.1.5") and "scaled" not in how
+    scaled, how = figures.instructions_for(50, 32, 32)
+    assert scaled == pytest.approx(1_350_000 * 32 * 32 / (96 * 96)) and "scaled by pixels" in how
+    nearest, how = figures.instructions_for(60, 96, 96)
+    assert nearest == 1_350_000 and "q60 not measured" in how and "q50" in how
+    assert "libjpeg-turbo 2.1.5 (Debian 1:2.1.5-2)" == figures.library
+    for broken, message in (({**JPEG_REPORT, "instructions_per_frame": {}}, "non-empty"),
+                            ({**JPEG_REPORT, "instructions_per_frame": {"120": 5}}, "1..100"),
+                            ({**JPEG_REPORT, "frames": {"width": 0, "height": 96, "count": 1}}, "frames"),
+                            ([1, 2], "JSON object")):
+        with pytest.raises(JpegReportError, match=message):
+            parse_jpeg_report(broken, "x.json")
+
+
+def test_committed_jpeg_report_is_complete() -> None:
+    """results/jpeg_m7.json (make jpeg-report) holds what the bench and BENCHMARKS.md need."""
+    from agilenn_ros.bench.jpeg_encoder import load_jpeg_report
+    path = Path(__file__).resolve().parents[1] / "results" / "jpeg_m7.json"
+    figures = load_jpeg_report(path)
+    assert figures is not None, f"{path} missing: run make jpeg-report"
+    assert set(figures.instructions) == {50, 75, 90} and (figures.width, figures.height) == (96, 96)
+    assert all(figures.byte_identical_to_opencv.get(q) for q in (50, 75, 90))
+    data = json.loads(path.read_text())
+    assert data["library"]["version"] and "-O2" in data["flags"] and "cortex-m7" in data["flags"]
+    assert data["heap_peak_bytes"] > 0 and data["stack_peak_bytes"] > 0 and data["code"]["flash_bytes"] > 0
+    # instructions per frame = the mean of the per-frame counts it was made from
+    for q in ("50", "75", "90"):
+        counts = [r["instructions"] for r in data["per_frame"] if r["dct"] == "islow" and r["quality"] == int(q)]
+        assert len(counts) == data["frames"]["count"]
+        assert data["instructions_per_frame"][q] == pytest.approx(sum(counts) / len(counts))
+
+
 def test_firmware_report_calibrates_device_times(tmp_path: Path, digits_bundle: Path) -> None:
     report = {"flash_bytes": 40000, "ram_bytes": 90000, "instructions_per_frame": 151000,
               "per_frame": [{"name": "test_image_0", "icount_extract": 120000, "icount_encode": 30000}]}
     path = tmp_path / "firmware.json"
     path.write_text(json.dumps(report))
-    result = _bench(tmp_path, digits_bundle, tmp_path / "none", ["--firmware", str(path)])
+    jpeg = tmp_path / "jpeg_m7.json"
+    jpeg.write_text(json.dumps(JPEG_REPORT))
+    result = _bench(tmp_path, digits_bundle, tmp_path / "none", ["--firmware", str(path), "--jpeg-encoder", str(jpeg)])
     rows = {r["name"]: r for r in result["schemes"]}
+    h, w = result["model"]["input_hw"]
+    for q, instructions in ((50, 1_350_000), (90, 1_380_000)):   # measured per pixel, scaled to this model's frame
+        device = rows[f"edge-only-jpeg-q{q}"]["device"]
+        assert device["ms"] == pytest.approx(1e3 * instructions * h * w / (96 * 96) / 216e6)
+        assert "measured" in device["source"] and device["encoder_heap_bytes"] == 29000
+    assert result["device_model"]["jpeg_encoder"]["library"].startswith("libjpeg-turbo 2.1.5")
+    assert any("measured: libjpeg-turbo 2.1.5" in a for a in result["assumptions"])
+    jpeg.write_text("{broken")
+    from agilenn_ros.cli import main
+    assert main(["bench", "--quick", "--model", str(digits_bundle), "--baselines", str(tmp_path / "none"),
+                 "--json", str(tmp_path / "x.json"), "--jpeg-encoder", str(jpeg)]) != 0
     agilenn = rows["agilenn-rans"]
     assert agilenn["device"]["ms"] == pytest.approx(1e3 * 150000 / 216e6)
     assert agilenn["device"]["firmware_instructions_per_frame"] == 150000

@@ -25,10 +25,12 @@ def test_auto_rule() -> None:
 
 
 def _image(node, width: int, height: int, seed: int, encoding: str = "rgb8", stamp_ns: int = 0):
+    """An image stamped ``stamp_ns`` (default: frame ``seed`` of a 4 Hz camera)."""
     rng = np.random.default_rng(seed)
     channels = 2 if encoding == "16UC1" else 3
     data = rng.integers(0, 256, size=height * width * channels, dtype=np.uint8)
-    return node.message("sensor_msgs/msg/Image", header={"stamp": divmod(stamp_ns or seed + 1, 1_000_000_000),
+    stamp_ns = stamp_ns or 1_700_000_000_000_000_000 + seed * 250_000_000
+    return node.message("sensor_msgs/msg/Image", header={"stamp": divmod(stamp_ns, 1_000_000_000),
                                                          "frame_id": "cam"},
                         height=height, width=width, encoding=encoding, is_bigendian=0, step=width * channels,
                         data=data)
@@ -56,12 +58,17 @@ def test_reliable_camera_large_frames_all_arrive_and_counts(cifar_bundle: Path, 
         assert images.counts.taken == 6 and images.counts.not_taken == 0
         # a burst faster than the device: it takes the newest, the others are counted as busy
         for i in range(4):
-            pub.publish(_image(camera, 64, 48, 100 + i))
+            pub.publish(_image(camera, 64, 48, 6 + i))
         transport.spin_until(lambda: images.counts.received >= 10 and images._pending is None, 10)
         assert images.counts.received == 10
         assert images.counts.taken + images.counts.busy == 10 and images.counts.taken >= 7
+        assert images.counts.missing == 0
+        # frames 10 and 11 never arrive (a best-effort reader losing fragments): seen in the stamps
+        pub.publish(_image(camera, 64, 48, 12))
+        assert transport.spin_until(lambda: images.counts.received == 11, 10)
+        assert images.counts.missing == 2 and images.counts.lost_in_transport == 2
         # a depth image: unusable, counted
-        pub.publish(_image(camera, 32, 24, 200, encoding="16UC1"))
+        pub.publish(_image(camera, 32, 24, 13, encoding="16UC1"))
         assert transport.spin_until(lambda: images.counts.unusable == 1, 10)
         assert "could not be taken" in images.counts.summary()
         # a best-effort publisher joins: a reliable reader would never match it -> best effort
@@ -83,6 +90,9 @@ def test_fixed_image_qos_and_bad_value(cifar_bundle: Path, dds_env) -> None:  # 
         device = DeviceEmulatorNode(transport, parameter_overrides={
             "model": str(cifar_bundle), "source": "topic", "image_qos": "best_effort"})
         assert device.images.reliability == "best_effort" and device.images.mode == "best_effort"
+        camera = transport.create_node("usb_cam", "/")
+        camera.create_publisher("sensor_msgs/msg/Image", "/agilenn/image_raw", RELIABLE)
+        assert transport.spin_until(lambda: device.images._advised, 10)     # warned once
         with pytest.raises(Exception, match="image_qos"):
             DeviceEmulatorNode(transport, name="second", parameter_overrides={
                 "model": str(cifar_bundle), "source": "topic", "image_qos": "sometimes"})
@@ -128,3 +138,19 @@ def test_demo_runtime_error_is_one_line(monkeypatch, capsys) -> None:
     rc = main(["demo", "--transport", "rclpy"])
     err = capsys.readouterr().err
     assert rc == 1 and err.strip().count("\n") == 0 and "rclpy is not installed" in err
+
+
+def test_device_source_errors_usage_2_runtime_1(dds_env) -> None:  # noqa: F811
+    """source=camera without a camera is a runtime error (1), a missing video file a usage
+    error (2); one line each, no traceback, no OpenCV probing noise."""
+    import subprocess
+    import sys
+    cases = [(["-p", "source:=camera", "-p", "camera_index:=99"], 1, "no camera at index 99"),
+             (["-p", "source:=video", "-p", "path:=/no/such/clip.mp4"], 2, "video file '/no/such/clip.mp4' does not exist"),
+             (["-p", "source:=webcam"], 2, "must be one of topic, folder, video, camera")]
+    for args, status, words in cases:
+        proc = subprocess.run([sys.executable, "-m", "agilenn_ros.nodes.device_node", "--ros-args", *args],
+                              env=dds_env, capture_output=True, text=True, timeout=120)
+        lines = (proc.stdout + proc.stderr).strip().splitlines()
+        assert proc.returncode == status, lines
+        assert "Traceback" not in proc.stderr and len(lines) == 1 and words in lines[0], lines

@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from agilenn_ros.export import int8 as q
+from agilenn_ros.export import synthetic as syn
+from agilenn_ros.runtime import firmware_reference as fwref
 
 REPO = Path(__file__).resolve().parents[1]
 FIRMWARE = REPO / "firmware_microros"
@@ -35,7 +36,7 @@ def _make(target: str, build: Path, *extra: str, timeout: float = 600) -> subpro
 
 @pytest.fixture(scope="module")
 def synthetic_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return q.make_synthetic_bundle(tmp_path_factory.mktemp("fw") / "synth96", input_size=96)
+    return syn.make_synthetic_bundle(tmp_path_factory.mktemp("fw") / "synth96", input_size=96)
 
 
 @pytest.fixture(scope="module")
@@ -49,15 +50,15 @@ def _check_core_against_reference(bundle: Path, frames: list[np.ndarray], cache:
     from agilenn_ros.runtime.firmware_core import FirmwareCore
     manifest = json.loads((bundle / "manifest.json").read_text())
     tables = manifest.get("codec", {}).get("tables") or None
-    m = q.load_int8_model(bundle)
+    m = fwref.load_int8_model(bundle)
     core = FirmwareCore(bundle, cache_dir=cache)
     assert core.model_hash == m.model_hash
     assert core.remote_shape == (m.remote, m.feat_h, m.feat_w)
     for frame in frames:
         res = core.run(frame, rgb565=rgb565, big_endian=big_endian)
-        rgb = q.rgb565_to_rgb888(frame) if rgb565 else frame
-        ref = q.int_forward(m, rgb[None])
-        codec, payload = q.encode_payload(ref.indices[0], m.n_centroids, tables)
+        rgb = fwref.rgb565_to_rgb888(frame) if rgb565 else frame
+        ref = fwref.int_forward(m, rgb[None])
+        codec, payload = fwref.encode_payload(ref.indices[0], m.n_centroids, tables)
         assert np.array_equal(res.logit_q, ref.logit_q[0])
         assert res.local_logits.tobytes() == ref.local_logits[0].tobytes()   # bit for bit
         assert np.array_equal(res.indices, ref.indices[0])
@@ -90,14 +91,14 @@ def test_host_tests_digits_sized_model(tmp_path: Path) -> None:
 
 def test_ctypes_core_equals_numpy_reference(synthetic_bundle: Path, lib_cache: Path) -> None:
     _need("cc")
-    frames = list(q.synthetic_frames(6, 32, 32, seed=31)) + list(q.synthetic_frames(2, 120, 160, seed=32))
-    frames.append(q.synthetic_frames(1, 5, 3, seed=33)[0])
+    frames = list(syn.synthetic_frames(6, 32, 32, seed=31)) + list(syn.synthetic_frames(2, 120, 160, seed=32))
+    frames.append(syn.synthetic_frames(1, 5, 3, seed=33)[0])
     _check_core_against_reference(synthetic_bundle, frames, lib_cache)
 
 
 def test_ctypes_core_rgb565(synthetic_bundle: Path, lib_cache: Path) -> None:
     _need("cc")
-    frames = [q.rgb888_to_rgb565(f) for f in q.synthetic_frames(3, 48, 64, seed=34)]
+    frames = [fwref.rgb888_to_rgb565(f) for f in syn.synthetic_frames(3, 48, 64, seed=34)]
     _check_core_against_reference(synthetic_bundle, frames, lib_cache, rgb565=True)
     _check_core_against_reference(synthetic_bundle, frames, lib_cache, rgb565=True, big_endian=True)
 
@@ -135,7 +136,7 @@ def test_ctypes_core_on_trained_digits_bundle(digits_bundle: Path, lib_cache: Pa
 
 def test_cifar_bundle_golden(cifar_bundle: Path, lib_cache: Path) -> None:
     _need("cc")
-    frames = list(q.synthetic_frames(4, 32, 32, seed=35))
+    frames = list(syn.synthetic_frames(4, 32, 32, seed=35))
     archive = REPO.parent / "shared" / "data" / "cifar10" / "test.tar.gz"
     if archive.is_file():
         from agilenn_ros.data import load_split

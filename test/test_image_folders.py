@@ -260,3 +260,17 @@ def test_more_layouts_users_have(tmp_path: Path) -> None:
     data = load_split(pix, "train", 16)
     assert data.images.shape == (3, 16, 16, 3) and data.class_names == ["gray16", "one", "rgba"]
     assert abs(int(data.images[0, 0, 0, 0]) - 40000 // 257) <= 1 and tuple(data.images[2, 0, 0]) == (200, 20, 10)
+
+
+def test_split_archives_with_photos_of_mixed_sizes(tmp_path: Path) -> None:
+    tree = make_split_tree(tmp_path / "tree", {"train": {"cat": 3, "dog": 3}})
+    write_image(tree / "test" / "cat" / "big.jpg", "cat", 0, ".jpg", 60, 80)
+    write_image(tree / "test" / "dog" / "small.png", "dog", 0, ".png", 10, 10)
+    folder = tmp_path / "archives"
+    folder.mkdir()
+    tar_of(tree / "train", folder / "train.tar", "train")
+    tar_of(tree / "test", folder / "test.tar.gz", "test")
+    loaded = prepare_training_data(folder, 16, 0.34)
+    assert loaded.test_counts == {"cat": 1, "dog": 1} and not any("unusable" in w for w in loaded.warnings)
+    _, split, _ = load_holdout(folder, "auto", 16, 0.34)
+    assert split == "test"

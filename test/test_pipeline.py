@@ -65,6 +65,7 @@ def test_edge_node_rejects_falls_back_and_reports(digits_bundle: Path, dds_env: 
         keys = {kv.key: kv.value for kv in diagnostics[-1].status[0].values}
         assert keys["rejected_model_hash"] == "1" and keys["local_only_fallbacks"] == "1"
         assert keys["rans_decoder"] in ("native", "python") and keys["model"] == bundle.model_id
+        assert keys["transport_samples_lost"] == "0" and keys["frames_received"] == "5"
         assert int(diagnostics[-1].status[0].level) == 1
     finally:
         transport.shutdown()

@@ -30,38 +30,41 @@ from agilenn_ros.bag.offline import FeatureEvaluator, FrameRecord, ImageEvaluato
 from agilenn_ros.bag.pairing import pair_labels, stamp_problems
 from agilenn_ros.bag.report import build_report, write_report
 from agilenn_ros.bag.side_topics import read_ground_truth, read_predictions
-from agilenn_ros.bag.topic_choice import choose_predictions, choose_source, find_labels
+from agilenn_ros.bag.topic_choice import Probe, choose_predictions, choose_source, find_labels
 from agilenn_ros.runtime.bundle import Bundle, load_bundle
 from agilenn_ros.runtime.preprocess import ImageFormatError
 from agilenn_ros.transport.msgtypes import deserialize
 
 
-def first_message_problem(reader: Any, info: TopicInfo, bundle: Bundle) -> str:
-    """'' when the first message of ``info`` can be evaluated with ``bundle``, else why not."""
-    from agilenn_ros.runtime.image_encodings import image_msg_to_rgb
+def probe_first_message(reader: Any, info: TopicInfo, bundle: Bundle) -> Probe:
+    """Whether the first message of ``info`` can be evaluated with ``bundle`` (and if it is grey)."""
+    from agilenn_ros.runtime.image_encodings import image_msg_to_rgb, is_colour
     from agilenn_ros.runtime.ros_images import compressed_to_rgb
     try:
         first = next(read_messages(reader, info.name, limit=1), None)
     except Exception as exc:  # noqa: BLE001 - a broken topic is ruled out, not fatal
-        return f"cannot be read ({exc})"
+        return Probe(f"cannot be read ({exc})")
     if first is None:
-        return f"no message could be read although the bag declares {info.count}"
+        return Probe(f"no message could be read although the bag declares {info.count}")
     _, data, msgtype = first
     try:
         msg = deserialize(data, msgtype)
     except Exception as exc:  # noqa: BLE001
-        return f"first message cannot be deserialized ({type(exc).__name__})"
+        return Probe(f"first message cannot be deserialized ({type(exc).__name__})")
     try:
         if msgtype == COMPRESSED_IMAGE:
-            compressed_to_rgb(msg.format, msg.data)
-        elif msgtype == FEATURE_FRAME:
+            rgb = compressed_to_rgb(msg.format, msg.data)
+            grey = bool((rgb[..., 0] == rgb[..., 1]).all() and (rgb[..., 1] == rgb[..., 2]).all())
+            return Probe("", grey)
+        if msgtype == FEATURE_FRAME:
             if int(msg.model_hash) != bundle.model_hash_u32:
-                return f"FeatureFrames of another model (hash {int(msg.model_hash):08x}, bundle {bundle.model_hash_u32:08x})"
-        else:
-            image_msg_to_rgb(msg)
+                return Probe(f"FeatureFrames of another model (hash {int(msg.model_hash):08x}, "
+                             f"bundle {bundle.model_hash_u32:08x})")
+            return Probe("")
+        image_msg_to_rgb(msg)
+        return Probe("", not is_colour(str(msg.encoding)))
     except ImageFormatError as exc:
-        return str(exc)
-    return ""
+        return Probe(str(exc))
 
 
 def evaluate_bag(bag: str | Path, bundle: Bundle, *, image_topic: str = "", features_topic: str = "",
@@ -79,7 +82,7 @@ def evaluate_bag(bag: str | Path, bundle: Bundle, *, image_topic: str = "", feat
     with open_bag(bag) as reader:
         infos = topics(reader)
         source = choose_source(infos, image_topic, features_topic,
-                               probe=lambda info: first_message_problem(reader, info, bundle))
+                               probe=lambda info: probe_first_message(reader, info, bundle))
         if source.note:
             console.append(source.note)
         labels_found = find_labels(infos, labels_topic)

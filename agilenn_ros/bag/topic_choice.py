@@ -31,17 +31,24 @@ def _by_name(infos: list[TopicInfo], name: str, allowed: tuple[str, ...], what: 
     raise BagError(f"the bag has no topic {name}; topics: {_describe(infos)}")
 
 
-Probe = Callable[[TopicInfo], str]
-"""Reads a topic's first message: '' when it can be evaluated, else why not (one line)."""
+@dataclass(frozen=True)
+class Probe:
+    """What a topic's first message says: ``problem`` is '' when it can be evaluated, else why
+    not (one line); ``grey`` marks usable images without colour (mono8, mono16, 8UC1)."""
+    problem: str = ""
+    grey: bool = False
+
+
+Prober = Callable[[TopicInfo], Probe]
 
 
 def choose_source(infos: list[TopicInfo], image_topic: str = "", features_topic: str = "",
-                  probe: Probe | None = None) -> SourceChoice:
+                  probe: Prober | None = None) -> SourceChoice:
     """An explicit topic wins; otherwise only topics whose first message is usable (``probe``:
     a depth or float image, an unknown encoding or an undecodable first message rules a topic
     out) are candidates, images (device + edge offline) before FeatureFrames (edge only);
-    among several image topics, raw Image before CompressedImage, then the one with most
-    messages. The choice's ``note`` says which topic was chosen, why, and what the others are."""
+    among several image topics, colour before grey (an infrared or mono camera), raw Image
+    before CompressedImage, then the one with most messages. The choice's ``note`` says which topic was chosen, why, and what the others are."""
     if image_topic and features_topic:
         raise BagError("give --image-topic or --features-topic, not both")
     if image_topic:
@@ -51,11 +58,13 @@ def choose_source(infos: list[TopicInfo], image_topic: str = "", features_topic:
         info = _by_name(infos, features_topic, (FEATURE_FRAME,), "features topic")
         return SourceChoice("features", info.name, info.msgtype, info.count)
     candidates = [t for t in infos if t.msgtype in IMAGE_TYPES + (FEATURE_FRAME,) and t.count > 0]
-    unusable = {t.name: (probe(t) if probe is not None else "") for t in candidates}
+    probes = {t.name: (probe(t) if probe is not None else Probe()) for t in candidates}
+    unusable = {name: p.problem for name, p in probes.items()}
     usable = [t for t in candidates if not unusable[t.name]]
-    # raw images first (no compression loss), then compressed, then FeatureFrames; busiest first
+    # colour images first (grey ones lose the colour the model was trained on), raw before
+    # compressed (no compression loss), then FeatureFrames; busiest first
     rank = {IMAGE: 0, COMPRESSED_IMAGE: 1, FEATURE_FRAME: 2}
-    usable.sort(key=lambda t: (rank[t.msgtype], -t.count, t.name))
+    usable.sort(key=lambda t: (t.msgtype == FEATURE_FRAME, probes[t.name].grey, rank[t.msgtype], -t.count, t.name))
     if not usable:
         if candidates:
             reasons = "; ".join(f"{t.name} ({t.msgtype}, {t.count}): {unusable[t.name]}" for t in candidates)
@@ -66,9 +75,14 @@ def choose_source(infos: list[TopicInfo], image_topic: str = "", features_topic:
     why = {IMAGE: "raw images (device and edge offline, no compression loss)",
            COMPRESSED_IMAGE: "compressed images (device and edge offline)",
            FEATURE_FRAME: "FeatureFrames recorded from a device (edge only)"}[best.msgtype]
+    if best.msgtype != FEATURE_FRAME:
+        why = ("grey " if probes[best.name].grey else "colour ") + why
     note = ""
     if len(candidates) > 1:
-        rest = [f"{t.name} ({t.msgtype}, {t.count} msgs: {unusable[t.name] or 'usable, ranked lower'})"
+        def ranked_lower(t: TopicInfo) -> str:
+            return "usable, grey: ranked lower" if probes[t.name].grey and not probes[best.name].grey \
+                else "usable, ranked lower"
+        rest = [f"{t.name} ({t.msgtype}, {t.count} msgs: {unusable[t.name] or ranked_lower(t)})"
                 for t in candidates if t is not best]
         note = (f"chose {best.name} ({best.count} msgs): {why}, first message usable"
                 f"{', most messages' if any(t.msgtype == best.msgtype for t in usable[1:]) else ''}; "
@@ -90,4 +104,4 @@ def find_labels(infos: list[TopicInfo], topic: str) -> str:
     return topic if topic and any(t.name == topic for t in infos) else ""
 
 
-__all__ = ["SourceChoice", "choose_source", "choose_predictions", "find_labels", "IMAGE", "COMPRESSED_IMAGE"]
+__all__ = ["Probe", "SourceChoice", "choose_source", "choose_predictions", "find_labels", "IMAGE", "COMPRESSED_IMAGE"]

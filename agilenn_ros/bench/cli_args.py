@@ -16,6 +16,8 @@ def add_bench_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--baselines", default="", help="directory with edge/, local/, split/ baseline bundles "
                    "(default: models/baselines next to the AgileNN bundle)")
     p.add_argument("--firmware", default="", help="firmware report (default: results/firmware.json when present)")
+    p.add_argument("--jpeg-encoder", default="", help="measured JPEG encoder report for the edge-only device times "
+                   "(default: results/jpeg_m7.json; `make jpeg-report`); without one they are assumed")
     p.add_argument("--limit", type=int, default=0, help="test images (default: all; --quick: 500)")
     p.add_argument("--timing-frames", type=int, default=0, help="frames timed one by one on the edge "
                    "(default 200; --quick: 30)")

@@ -8,7 +8,7 @@ subscribes to ``prediction`` and ``/diagnostics`` in its spinning thread, so it 
 "process that publishes and subscribes" whose receive path must never stall.
 
 Per load point it reports: frames sent, predictions received, ``frames_per_s`` (predictions
-received over the time from the first send to the last prediction), end-to-end latency
+received over the time from the first to the last of them), end-to-end latency
 (prediction arrival minus the frame's stamp, which is its send time) p50/p90/p99/max,
 ``max_receive_gap_ms`` (longest silence between two predictions while frames were going out),
 the edge's own counters for the point (deltas of its /diagnostics) and the accounting
@@ -27,6 +27,7 @@ import random
 import struct
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -270,7 +271,7 @@ class LoadGenerator:
         after = self.fresh_diagnostics()
         delta = {k: after[k] - before[k] for k in EDGE_COUNTERS}
         received = len(res.arrivals)
-        span = (res.arrivals[-1] - res.first_send) if res.arrivals else 0.0
+        span = (res.arrivals[-1] - res.arrivals[0]) if len(res.arrivals) > 1 else 0.0
         sending = [t for t in res.arrivals if t <= res.last_send]
         marks = [res.first_send, *sending, res.last_send]
         gaps = np.diff(marks) if len(marks) > 1 else np.zeros(1)
@@ -292,6 +293,9 @@ class LoadGenerator:
             "accounting": {"sent": res.sent, "accounted_on_diagnostics": accounted,
                            "unaccounted": res.sent - accounted},
             "edge_cpu_s": round(cpu1 - cpu0, 2) if cpu0 is not None and cpu1 is not None else None,
+            # load-independent: what one fully available core of this machine would sustain
+            "edge_predictions_per_cpu_s": (round(delta["predictions_published"] / (cpu1 - cpu0), 1)
+                                           if cpu0 is not None and cpu1 is not None and cpu1 > cpu0 else None),
         }
 
 
@@ -306,7 +310,7 @@ def add_bench_edge_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rate-hz", type=float, default=30.0, help="frames per second per device (default 30)")
     p.add_argument("--duration", type=float, default=20.0, help="seconds of sending per point (default 20)")
     p.add_argument("--malformed", type=float, default=0.0, help="fraction of hostile frames (default 0)")
-    p.add_argument("--workers", type=int, default=2, help="edge worker threads (default 2)")
+    p.add_argument("--workers", type=int, default=0, help="edge worker threads (default 0: CPU cores + 1)")
     p.add_argument("--max-batch", type=int, default=32, help="edge max_batch (default 32)")
 
 
@@ -314,6 +318,7 @@ def bench_edge_command(args: argparse.Namespace) -> int:
     from agilenn_ros.runtime.bundle import BundleError, load_bundle
     from agilenn_ros.transport import make_transport
 
+    started = time.monotonic()
     try:
         devices = [int(d) for d in str(args.devices).split(",") if d.strip()]
     except ValueError:
@@ -341,7 +346,7 @@ def bench_edge_command(args: argparse.Namespace) -> int:
     env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
     frames = real_frames(bundle)
     load_before = os.getloadavg()
-    edge_log = out.with_suffix(".edge.log")
+    edge_log = Path(tempfile.gettempdir()) / f"agilenn-bench-edge-{os.getpid()}.log"  # the edge node's output
     edge = start_edge(str(bundle.path), env, args.workers, args.max_batch, edge_log)
     transport = make_transport("dds", argv=["agilenn-bench-edge"], install_signal_handlers=False)
     points: list[dict[str, Any]] = []
@@ -370,7 +375,8 @@ def bench_edge_command(args: argparse.Namespace) -> int:
     lossless = [p for p in points if p["lost_valid"] == 0 and p["edge_counters"]["dropped_overload"] == 0]
     result = {
         "command": "agilenn bench-edge" + (" --quick" if args.quick else ""),
-        "model": bundle.model_id, "edge": {"workers": args.workers, "max_batch": args.max_batch,
+        "model": bundle.model_id, "edge": {"workers": args.workers or max(2, min(8, (os.cpu_count() or 1) + 1)),
+                                           "max_batch": args.max_batch,
                                            "transport": "dds (Cyclone, loopback)"},
         "machine": {"cpus": os.cpu_count(), "load_average_before": [round(x, 2) for x in load_before],
                     "load_average_after": [round(x, 2) for x in os.getloadavg()],
@@ -383,6 +389,7 @@ def bench_edge_command(args: argparse.Namespace) -> int:
         "frames_per_s": points[-1]["frames_per_s"] if args.quick else max((p["frames_per_s"] for p in points), default=0.0),
         "latency_ms": points[-1]["latency_ms"] if points else {},
         "all_accounted": all(p["accounting"]["unaccounted"] == 0 for p in points),
+        "wall_s": round(time.monotonic() - started, 1),
     }
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(f"wrote {out}", file=sys.stderr)

@@ -1,5 +1,7 @@
-"""``agilenn bench``: AgileNN side by side with edge-only, local-only and split computing, and
-AgileNN with all channels sent, on the same test images at the same input resolution.
+"""``agilenn bench``: AgileNN side by side with edge-only (software encoding on the device, and a
+hardware-JPEG camera), local-only and split computing, and AgileNN with all channels sent, on the
+same test images at the same input resolution. Device times come from instruction counts
+measured in QEMU where they exist (results/firmware.json, results/jpeg_m7.json).
 
 Writes one JSON (``schemes``, ``ratios``, ``assumptions``, ``missing``, ...), optionally a
 Markdown report and the Figure 16/17-style plots. Baselines come from bundles under
@@ -25,12 +27,13 @@ import numpy as np
 from agilenn_ros.bench.baseline_bundle import HOW_TO_MAKE
 from agilenn_ros.bench.device_model import DeviceModel, agilenn_device_cost
 from agilenn_ros.bench.firmware import load_firmware_report
+from agilenn_ros.bench.jpeg_encoder import load_jpeg_report
 from agilenn_ros.bench.schemes import (BenchContext, BenchData, agilenn_rows, all_channels_rows, edge_only_rows,
                                        local_only_row, split_rows)
 from agilenn_ros.bench.summary import markdown, ratios, targets
 from agilenn_ros.bench.wire import LINKS_BPS
 from agilenn_ros.data import ImageSet, load_split
-from agilenn_ros.export.int8 import load_float_weights
+from agilenn_ros.runtime.device_float import load_float_weights
 from agilenn_ros.runtime.bundle import Bundle, load_bundle
 
 REPO = Path(__file__).resolve().parents[2]
@@ -98,6 +101,7 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
     agilenn_cost = agilenn_device_cost(weights)
     device = DeviceModel.calibrate(args.clock_mhz * 1e6, firmware, agilenn_cost["macs"],
                                    int(np.prod(bundle.remote_shape)))
+    device.jpeg = load_jpeg_report(Path(args.jpeg_encoder) if args.jpeg_encoder else REPO / "results" / "jpeg_m7.json")
     baselines_dir = Path(args.baselines) if args.baselines else bundle.path.parent / "baselines"
     profile = str(bundle.manifest.get("profile", "cifar10"))
     how = {k: v.format(profile="digits" if profile.startswith("digits") else "cifar10", data=source,

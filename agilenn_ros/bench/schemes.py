@@ -18,7 +18,7 @@ from agilenn_ros.bench.baseline_bundle import BaselineMissing, ImageModel, Split
 from agilenn_ros.bench.device_model import DeviceModel, agilenn_device_cost
 from agilenn_ros.bench.wire import compressed_image_bytes, feature_frame_bytes, image_message_bytes, latency
 from agilenn_ros.codec.registry import CODEC_IDS, build_codec_tables, make_codec
-from agilenn_ros.export.int8 import FloatWeights, float_forward, nearest_centroid
+from agilenn_ros.runtime.device_float import FloatWeights, float_forward, nearest_centroid
 from agilenn_ros.runtime.bundle import Bundle
 from agilenn_ros.runtime.device_pipeline import DevicePipeline
 from agilenn_ros.runtime.edge_pipeline import EdgePipeline
@@ -217,7 +217,9 @@ def _missing_device() -> dict[str, Any]:
             "encode_ms": None, "source": "baseline bundle missing"}
 
 
-def _encode_image(frame: np.ndarray, kind: str, quality: int) -> bytes:
+def encode_image(frame: np.ndarray, kind: str, quality: int) -> bytes:
+    """PNG or JPEG bytes of a uint8 RGB frame as the bench sends them (OpenCV, BGR order; JPEG at
+    this IJG quality, 4:2:0, standard Huffman tables). Raises ValueError when OpenCV fails."""
     bgr = cv2.cvtColor(frame, cv2.COLOR_RGB2BGR)
     if kind == "png":
         ok, buf = cv2.imencode(".png", bgr)
@@ -254,7 +256,7 @@ def edge_only_rows(ctx: BenchContext) -> list[dict[str, Any]]:
             decoded = data.frames
             message_type = "sensor_msgs/msg/Image (rgb8)"
         else:
-            encoded = [_encode_image(f, kind, quality) for f in data.frames]
+            encoded = [encode_image(f, kind, quality) for f in data.frames]
             fmt = "rgb8; png compressed bgr8" if kind == "png" else "rgb8; jpeg compressed bgr8"
             sizes = [compressed_image_bytes(len(e), fmt) for e in encoded]
             decoded = np.stack([_decode_image(e) for e in encoded]) if kind == "jpeg" else data.frames
@@ -270,10 +272,13 @@ def edge_only_rows(ctx: BenchContext) -> list[dict[str, Any]]:
                 frame = data.frames[i] if enc is None else _decode_image(enc[i])
                 tm.logits(model_input(frame, hw))
             edge_ms = timed(edge_frame, data.timing)
-        encode_ms = dm.image_ms(kind, hw[0], hw[1])
+        encode_ms, encode_src = dm.image_encode(kind, hw[0], hw[1], quality)
         device = {"macs": 0, "params": 0, "sram_bytes": int(hw[0] * hw[1] * 3), "flash_bytes": 0,
                   "compute_ms": 0.0, "encode_ms": encode_ms, "ms": encode_ms,
-                  "source": "image encoding on the device, assumed cycles (see assumptions)"}
+                  "source": f"image encoding on the device, {encode_src}"}
+        if kind == "jpeg" and dm.jpeg is not None:
+            device.update({"flash_bytes": dm.jpeg.flash_bytes, "encoder_heap_bytes": dm.jpeg.heap_bytes,
+                           "encoder_stack_bytes": dm.jpeg.stack_bytes})
         notes = [f"the device sends the {hw[1]}x{hw[0]} image ({name}); the edge decodes it and runs the edge "
                  "baseline network (trained on images)"]
         if kind == "png":
@@ -281,7 +286,30 @@ def edge_only_rows(ctx: BenchContext) -> list[dict[str, Any]]:
         rows.append(row(f"edge-only-{name}", "edge-only", "edge-only", name, accuracy_value=acc,
                         message_type=message_type, message_sizes=sizes, device=device, edge_ms=edge_ms, notes=notes,
                         missing=missing))
+        if kind == "jpeg":
+            rows.append(camera_jpeg_row(rows[-1], quality, hw))
     return rows
+
+
+def camera_jpeg_row(software: dict[str, Any], quality: int, hw: tuple[int, int]) -> dict[str, Any]:
+    """The hardware-JPEG camera (OV2640-class) twin of a software-JPEG edge-only row: the camera
+    encodes, the device spends no cycles and forwards the bytes. Bytes, accuracy and edge time
+    are the software row's (same JPEG at the same quality: the edge decodes and classifies it
+    the same way)."""
+    device = {"macs": 0, "params": 0, "sram_bytes": software["device"]["sram_bytes"], "flash_bytes": 0,
+              "compute_ms": 0.0, "encode_ms": 0.0, "ms": 0.0,
+              "source": "modelled: JPEG encoded in the camera's hardware, 0 device cycles"}
+    notes = [f"an OV2640-class camera encodes the {hw[1]}x{hw[0]} frame to JPEG in hardware; the device only "
+             "forwards the bytes (0 cycles)",
+             f"bytes and accuracy are those of the software JPEG at q{quality} (same bytes, same edge work); a real "
+             "OV2640 uses its own tables and 4:2:2, usually more bytes at equal quality, so this favours the camera"]
+    name = f"edge-only-camera-jpeg-q{quality}"
+    sizes_stats = software["bytes_per_frame"]
+    out = {**software, "name": name, "scheme": "edge-only-camera", "role": "edge-only, hardware-JPEG camera",
+           "variant": f"camera-jpeg-q{quality}", "device": device, "notes": notes}
+    edge_p50 = software["edge_ms"]["p50"] if software.get("edge_ms") else None
+    out["latency_ms"] = latency(0.0, sizes_stats["mean"], edge_p50)
+    return out
 
 
 def local_only_row(ctx: BenchContext) -> dict[str, Any]:

@@ -28,7 +28,7 @@ from typing import Callable
 import numpy as np
 
 from agilenn_ros.data.imageset import DatasetError, ImageSet, MissingSplitError
-from agilenn_ros.data.layout import Layout, arrange
+from agilenn_ros.data.layout import Layout, SplitTree, arrange
 from agilenn_ros.data.listing import Listing, is_archive, list_source
 from agilenn_ros.data.reader import fit_set, load_tree
 from agilenn_ros.data.releases import load_digits, load_release, release_kind
@@ -200,23 +200,30 @@ class SplitArchiveSource(Source):
     def split_where(self, split: str) -> str:
         return os.path.join(self.location, self.archives[split].name) if split in self.archives else self.location
 
+    def _chosen(self, split: str) -> tuple[TreeSource, SplitTree]:
+        """The archive of ``split`` and its class tree (flat, or its ``<split>/`` folder)."""
+        if split not in self.archives:
+            raise self.missing(split)
+        tree = self._tree(split)
+        layout = tree.layout
+        if layout.flat:
+            return tree, layout.splits["train"]
+        if split in layout.splits:
+            return tree, layout.splits[split]
+        raise DatasetError(f"{tree.location}: holds split folders {sorted(layout.splits)} but no {split}/")
+
+    def counts(self, split: str) -> dict[str, int]:
+        return self._chosen(split)[1].counts()
+
     def load(self, split: str, size: int | tuple[int, int] | None = None, progress: bool = True) -> ImageSet:
         if split not in self.archives:
             raise self.missing(split)
         size = as_size(size)
-        path = self.archives[split]
 
         def decode() -> ImageSet:
-            tree = self._tree(split)
-            layout = tree.layout
-            if layout.flat:
-                chosen = layout.splits["train"]
-            elif split in layout.splits:
-                chosen = layout.splits[split]
-            else:
-                raise DatasetError(f"{tree.location}: holds split folders {sorted(layout.splits)} but no {split}/")
+            tree, chosen = self._chosen(split)
             return load_tree(chosen, size, self.location, tree.notes(), progress)
-        return _cached(path, split, size, decode)
+        return _cached(self.archives[split], split, size, decode)
 
 
 def _split_archives(root: Path) -> dict[str, Path]:

@@ -20,13 +20,16 @@ class ConfigError(Exception):
     """A node cannot start with its configuration: ``parameter`` and the ``reason``.
 
     :func:`run_node` turns it into one error line (``configuration error: parameter 'x': ...``)
-    and exit code 1; ``logger`` is the node's logger when the node already exists."""
+    and exit code ``status``: 2 for a usage error (a wrong value: type, choice, a missing file or
+    bundle), 1 for a runtime error (the value is fine but the resource cannot be used now, e.g.
+    no camera at that index); ``logger`` is the node's logger when the node already exists."""
 
-    def __init__(self, parameter: str, reason: str, logger: Logger | None = None) -> None:
+    def __init__(self, parameter: str, reason: str, logger: Logger | None = None, status: int = 2) -> None:
         super().__init__(f"parameter '{parameter}': {reason}")
         self.parameter = parameter
         self.reason = reason
         self.logger = logger
+        self.status = status
 
 
 def stamp_to_ns(stamp: object) -> int:
@@ -37,8 +40,9 @@ def run_node(factory: Callable[[Transport], object], argv: Sequence[str] | None 
              name: str = "agilenn") -> int:
     """Create the transport from argv (``--ros-args`` honoured), build the node, spin.
 
-    Returns the process exit code: 0 after a normal end or Ctrl-C, 1 after a
-    :class:`ConfigError` (one log line naming the parameter and the reason, no traceback)."""
+    Returns the process exit code: 0 after a normal end or Ctrl-C; after a :class:`ConfigError`
+    (one log line naming the parameter and the reason, no traceback) 2 for a usage error and 1
+    for a runtime error."""
     args = list(sys.argv if argv is None else argv)
     transport = make_transport("auto", argv=args)
     try:
@@ -52,10 +56,10 @@ def run_node(factory: Callable[[Transport], object], argv: Sequence[str] | None 
         pass
     except ConfigError as exc:
         (exc.logger or StderrLogger(name)).error(f"configuration error: {exc}")
-        return 1
+        return exc.status
     except BundleError as exc:  # one line naming the bundle file and the fault, no traceback
         StderrLogger(name).error(f"configuration error: parameter 'model': {exc}")
-        return 1
+        return 2
     finally:
         transport.shutdown()
     return 0
@@ -115,13 +119,13 @@ def watch_parameters(node: Node, values: dict[str, object], dynamic: Collection[
 
 
 @contextmanager
-def config_errors(parameter: str, node: Node, *errors: type[BaseException]) -> Iterator[None]:
+def config_errors(parameter: str, node: Node, *errors: type[BaseException], status: int = 2) -> Iterator[None]:
     """Turn the given exception types raised inside the block into a :class:`ConfigError` of
-    ``parameter`` (e.g. a missing model bundle for ``model``)."""
+    ``parameter`` (e.g. a missing model bundle for ``model``) with exit ``status``."""
     try:
         yield
     except errors as exc:
-        raise ConfigError(parameter, str(exc), node.get_logger()) from None
+        raise ConfigError(parameter, str(exc), node.get_logger(), status) from None
 
 
 def positive(value: Any) -> str | None:

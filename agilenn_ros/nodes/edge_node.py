@@ -8,6 +8,7 @@ publishes neither ``classification`` nor ``label_info``.
 """
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
@@ -35,8 +36,8 @@ PARAMETERS: dict[str, tuple[Any, str]] = {
     "publish_classification": (True, "also publish vision_msgs/Classification on classification"),
     "diagnostics_period_s": (1.0, "period of /diagnostics messages (0 disables them)"),
     "hardware_id": ("agilenn_edge", "hardware_id field of the diagnostics status"),
-    "workers": (2, "threads that decode and run the network, sharing one onnxruntime session (calls run "
-                "in parallel; each uses `threads` intra-op threads)"),
+    "workers": (0, "threads that decode and run the network, sharing one onnxruntime session (calls run in "
+                "parallel, each with `threads` intra-op threads); 0: CPU cores + 1, at most 8"),
     "max_batch": (32, "most queued frames that go into one onnxruntime call"),
     "max_queue": (256, "most frames waiting for the network; past it the oldest are dropped and counted"),
     "max_frame_id_bytes": (256, "longest header.frame_id accepted (it is echoed in every output); longer "
@@ -54,7 +55,7 @@ CHECKS = {
     "features_reliability": one_of("reliable", "best_effort"),
     "features_depth": positive,
     "diagnostics_period_s": non_negative,
-    "workers": positive,
+    "workers": non_negative,
     "max_batch": positive,
     "max_queue": positive,
     "max_frame_id_bytes": positive,
@@ -71,6 +72,13 @@ def _positive(params: dict[str, Any], name: str) -> int:
     return int(value)
 
 
+def _workers(params: dict[str, Any]) -> int:
+    value = params["workers"]
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"parameter workers must be an integer >= 0 (0: automatic), got {value!r}")
+    return value or max(2, min(8, (os.cpu_count() or 1) + 1))
+
+
 class EdgeNode:
     def __init__(self, transport: Transport, name: str = "agilenn_edge", namespace: str = DEFAULT_NAMESPACE,
                  parameter_overrides: dict[str, Any] | None = None) -> None:
@@ -80,8 +88,8 @@ class EdgeNode:
         self.log = self.node.get_logger()
         with config_errors("model", self.node, BundleError):
             self.bundle = load_bundle(str(self.params["model"]))
-        self.pipeline = EdgePipeline(self.bundle, threads=int(self.params["threads"]),
-                                     max_batch=_positive(self.params, "max_batch"))
+            self.pipeline = EdgePipeline(self.bundle, threads=int(self.params["threads"]),
+                                         max_batch=_positive(self.params, "max_batch"))
         self.stats = EdgeStats(max_devices=_positive(self.params, "max_devices"),
                                max_sequence_gap=_positive(self.params, "max_sequence_gap"))
         self.rans_decoder = "native" if load_native() is not None else "python"
@@ -102,7 +110,7 @@ class EdgeNode:
             self.pub_classification.publish if self.pub_classification is not None else None,
             lambda: self.node.now().nanoseconds, self.log,
             limits=FieldLimits(frame_id_bytes=_positive(self.params, "max_frame_id_bytes")),
-            max_queue=_positive(self.params, "max_queue"), workers=_positive(self.params, "workers"))
+            max_queue=_positive(self.params, "max_queue"), workers=_workers(self.params))
         self.server.start()
         self.sub_features: Any = None
         self.diagnostics_timer: Any = None
@@ -162,6 +170,11 @@ class EdgeNode:
 
     def publish_diagnostics(self) -> None:
         summary = self.stats.summary()
+        sample_status = getattr(self.sub_features, "sample_status", None)
+        if callable(sample_status):  # DDS transport: what the middleware dropped (also in sequence_gaps)
+            status = sample_status()
+            summary["transport_samples_lost"] = status["lost"]
+            summary["transport_samples_rejected"] = status["rejected"]
         level, text = 0, "ok"
         if self.stats.frames == 0:
             level, text = 0, "waiting for features"

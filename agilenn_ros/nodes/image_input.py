@@ -17,12 +17,18 @@ frames it could not take.
 
 Frames the device could not take are counted by cause: ``busy`` (a newer frame arrived
 before the device was done with the previous one; the device always takes the newest),
-``lost`` (samples the middleware reported lost or rejected) and ``unusable`` (encoding or
-data the device cannot convert). A warning says so when the count grows.
+``lost`` (samples the middleware reported lost or rejected, or, when it reports nothing,
+``missing``: frames whose header stamps are absent from an otherwise regular sequence, so a
+best-effort reader losing fragmented samples is seen too; Cyclone DDS does not report those
+as lost) and ``unusable`` (encoding or data the device cannot convert). A warning says so
+when the count grows, with the advice to use a reliable subscription when a best-effort one
+loses frames.
 """
 from __future__ import annotations
 
+import statistics
 import time
+from collections import deque
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -39,15 +45,22 @@ class ImageCounts:
     taken: int = 0                  # handed to the device and published
     busy: int = 0                   # replaced by a newer frame before the device was free
     lost: int = 0                   # reported lost/rejected by the middleware
+    missing: int = 0                # absent from the header stamp sequence (estimate)
     unusable: int = 0               # could not be converted (encoding, size)
 
     @property
+    def lost_in_transport(self) -> int:
+        """Middleware reports and stamp gaps see the same losses: the larger count."""
+        return max(self.lost, self.missing)
+
+    @property
     def not_taken(self) -> int:
-        return self.busy + self.lost + self.unusable
+        return self.busy + self.lost_in_transport + self.unusable
 
     def summary(self) -> str:
         return (f"{self.taken} frames taken, {self.not_taken} could not be taken (busy {self.busy}, "
-                f"lost in transport {self.lost}, unusable {self.unusable}) of {self.received + self.lost} offered")
+                f"lost in transport {self.lost_in_transport}, unusable {self.unusable}) "
+                f"of {self.received + self.lost_in_transport} offered")
 
 
 def check_image_qos(value: Any) -> str | None:
@@ -74,12 +87,32 @@ class ImageInput:
         self._pending: Any = None
         self._recent: list[tuple[int, int, str, int]] = []     # duplicate filter while two readers overlap
         self._warned_at = (0, 0.0)
+        self._last_stamp = 0
+        self._periods: deque[int] = deque(maxlen=20)
         self._drain_timer = node.create_timer(DRAIN_PERIOD_S, self._drain)
+        self._advised = False
         if image_qos == "auto":
             self._adapt()
             self._adapt_timer = node.create_timer(check_period_s, self._adapt)
         else:
             self._subscribe(image_qos)
+            if image_qos == "best_effort":
+                self._advice_timer = node.create_timer(check_period_s, self._advise)
+
+    def _advise(self) -> None:
+        """A fixed best-effort subscription to reliable publishers: say once what it costs
+        (Cyclone DDS reports no lost sample when a fragmented one is dropped)."""
+        if self._advised:
+            return
+        try:
+            offered = self.node.publisher_reliabilities(self.topic)
+        except Exception:  # noqa: BLE001
+            return
+        if offered and all(r == "reliable" for r in offered):
+            self._advised = True
+            self.log.warning(f"image_qos best_effort on {self.topic}, whose publishers offer reliable: a best-effort "
+                             f"reader loses every large (fragmented) image one of whose fragments is lost; "
+                             f"image_qos:=auto or reliable avoids that")
 
     # subscriptions ------------------------------------------------------------------------
     def _subscribe(self, reliability: str) -> None:
@@ -130,9 +163,25 @@ class ImageInput:
                 return
             self._recent = (self._recent + [key])[-32:]
         self.counts.received += 1
+        self._count_missing(int(msg.header.stamp.sec) * 1_000_000_000 + int(msg.header.stamp.nanosec))
         if self._pending is not None:
             self.counts.busy += 1
         self._pending = msg
+
+    def _count_missing(self, stamp_ns: int) -> None:
+        """Frames absent between this stamp and the previous one, judged by the median frame
+        period of the last regular gaps (needs 3 of them; stamps 0 or going back are ignored)."""
+        if stamp_ns <= 0:
+            return
+        gap, self._last_stamp = stamp_ns - self._last_stamp, stamp_ns
+        if gap <= 0 or gap == stamp_ns:
+            return
+        if len(self._periods) >= 3:
+            missing = int(round(gap / statistics.median(self._periods))) - 1
+            if missing > 0:
+                self.counts.missing += missing
+                return
+        self._periods.append(gap)
 
     def _drain(self) -> None:
         msg, self._pending = self._pending, None
@@ -149,7 +198,7 @@ class ImageInput:
         now = time.monotonic()
         if self.counts.not_taken > missed and now - since >= 10.0:
             hint = ""
-            if self.counts.lost and self.reliability == "best_effort":
+            if self.counts.lost_in_transport and self.reliability == "best_effort":
                 hint = ("; large images need a reliable subscription: set image_qos:=reliable if the camera "
                         "offers reliable")
             self.log.warning(f"images on {self.topic}: {self.counts.summary()}{hint}")

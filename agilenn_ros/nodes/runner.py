@@ -11,6 +11,7 @@ from agilenn_ros.nodes.common import ConfigError
 from agilenn_ros.nodes.consumer import PredictionConsumer
 from agilenn_ros.nodes.device_node import DeviceEmulatorNode
 from agilenn_ros.nodes.edge_node import EdgeNode
+from agilenn_ros.runtime.bundle import BundleError
 from agilenn_ros.transport import make_transport
 from agilenn_ros.transport.base import StderrLogger
 
@@ -44,6 +45,9 @@ def main(argv: list[str] | None = None) -> int:
         pass
     except ConfigError as exc:
         (exc.logger or StderrLogger("agilenn_runner")).error(f"configuration error: {exc}")
+        return 1
+    except BundleError as exc:  # one line naming the bundle file and the fault, no traceback
+        sys.stderr.write(f"[ERROR] cannot start: model bundle: {exc}\n")
         return 1
     finally:
         for n in nodes:

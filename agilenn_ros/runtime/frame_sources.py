@@ -51,9 +51,19 @@ class CaptureSource:
     def __init__(self, target: str | int, loop: bool = False) -> None:
         self.target = target
         self.loop = loop and not isinstance(target, int)
-        self.capture = cv2.VideoCapture(target)
+        if isinstance(target, str) and not Path(target).expanduser().is_file():
+            raise DatasetError(f"video file {target!r} does not exist")
+        logging = cv2.utils.logging
+        previous = logging.getLogLevel()
+        logging.setLogLevel(logging.LOG_LEVEL_ERROR)   # OpenCV's backend probing warnings are not the reason
+        try:
+            self.capture = cv2.VideoCapture(str(Path(target).expanduser()) if isinstance(target, str) else target)
+        finally:
+            logging.setLogLevel(previous)
         if not self.capture.isOpened():
-            raise DatasetError(f"cannot open video source {target!r}")
+            if isinstance(target, int):
+                raise DatasetError(f"no camera at index {target} can be opened (none connected, or in use)")
+            raise DatasetError(f"cannot open video file {target!r} (not a video OpenCV can read)")
 
     def frames(self) -> Iterator[Frame]:
         index = 0

@@ -118,6 +118,13 @@ def lookup(encoding: str) -> Encoding:
     raise UnsupportedEncoding(f"unsupported image encoding {text!r}; supported: {', '.join(SUPPORTED_ENCODINGS)}")
 
 
+def is_colour(encoding: str) -> bool:
+    """Whether ``encoding`` carries colour (False for grey: mono8/mono16/8UC1). Raises
+    UnsupportedEncoding like :func:`lookup`."""
+    enc = lookup(encoding)
+    return not (enc.family == "direct" and enc.channels == 1)
+
+
 def _cv2() -> Any:
     import cv2
     return cv2

@@ -237,6 +237,14 @@ class DdsSubscription(Subscription):
     def get_publisher_count(self) -> int:
         return int(self._reader.get_subscription_matched_status().current_count) if self._reader else 0
 
+    def sample_status(self) -> dict[str, int]:
+        """DDS SAMPLE_LOST and SAMPLE_REJECTED totals of this reader: samples the middleware
+        dropped before any callback saw them (DDS-specific; rclpy has its own events)."""
+        if self._reader is None:
+            return {"lost": 0, "rejected": 0}
+        return {"lost": int(self._reader.get_sample_lost_status().total_count),
+                "rejected": int(self._reader.get_sample_rejected_status().total_count)}
+
     def lost_count(self) -> int | None:
         if self._reader is None:
             return None

@@ -32,8 +32,9 @@
 
 static agn_tap_t s_xtaps[AGN_INPUT_W];
 static agn_tap_t s_ytaps[AGN_INPUT_H];
-static agn_hstep_t s_xsteps[AGN_INPUT_W];   /* the RGB888 horizontal pass's plan */
+static agn_hstep_t s_xsteps[AGN_INPUT_W];   /* the horizontal pass's plan (s_plan_fmt) */
 static uint16_t s_xsteps_fast;
+static agn_pixel_format_t s_plan_fmt;
 static uint16_t s_plan_w;
 static uint16_t s_plan_h;
 
@@ -110,9 +111,9 @@ static void fill_hrow(const agn_frame_t *f, uint32_t slot, uint16_t y)
 {
     const uint8_t *row = f->pixels + (uint32_t)y * frame_stride(f);
     if (f->format == AGN_PIXEL_RGB565) {
-        agn_hpass_rgb565(row, s_xtaps, AGN_INPUT_W, s_hpair + slot, 2u);
+        agn_hpass_rgb565_plan(row, s_xsteps, AGN_INPUT_W, s_hpair + slot, 2u, 0u);
     } else if (f->format == AGN_PIXEL_RGB565BE) {
-        agn_hpass_rgb565be(row, s_xtaps, AGN_INPUT_W, s_hpair + slot, 2u);
+        agn_hpass_rgb565_plan(row, s_xsteps, AGN_INPUT_W, s_hpair + slot, 2u, 1u);
     } else {
         agn_hpass_rgb888_plan(row, s_xsteps, s_xsteps_fast, AGN_INPUT_W, s_hpair + slot, 2u);
     }
@@ -234,9 +235,14 @@ agn_status_t agn_extract(const agn_frame_t *frame, agn_result_t *out)
     if (frame->stride != 0u && frame->stride < (uint32_t)frame->width * bytes_per_pixel(frame->format)) {
         return AGN_ERR_FRAME;
     }
-    if (frame->width != s_plan_w || frame->height != s_plan_h) {
+    if (frame->width != s_plan_w || frame->height != s_plan_h || frame->format != s_plan_fmt) {
         agn_axis_plan(frame->width, AGN_INPUT_W, s_xtaps);
-        s_xsteps_fast = agn_hplan_rgb888(s_xtaps, AGN_INPUT_W, frame->width, s_xsteps);
+        if (frame->format == AGN_PIXEL_RGB888) {
+            s_xsteps_fast = agn_hplan_rgb888(s_xtaps, AGN_INPUT_W, frame->width, s_xsteps);
+        } else {
+            agn_hplan_rgb565(s_xtaps, AGN_INPUT_W, s_xsteps);
+        }
+        s_plan_fmt = frame->format;
         agn_axis_plan(frame->height, AGN_INPUT_H, s_ytaps);
         s_plan_w = frame->width;
         s_plan_h = frame->height;

@@ -199,6 +199,70 @@ void agn_hpass_rgb888_plan(const uint8_t *row, const agn_hstep_t *steps, uint16_
     }
 }
 
+void agn_hplan_rgb565(const agn_tap_t *xt, uint16_t out_w, agn_hstep_t *steps)
+{
+    uint32_t x;
+    for (x = 0u; x < out_w; x++) {
+        const uint32_t f = xt[x].frac;
+        steps[x].o0 = (uint16_t)(2u * xt[x].i0);
+        if (f == 0u) {
+            steps[x].o1 = steps[x].o0;
+            steps[x].w = ((uint32_t)1u << 14) | ((uint32_t)1u << 30);
+        } else {
+            steps[x].o1 = (uint16_t)(2u * xt[x].i1);
+            steps[x].w = ((uint32_t)AGN_K_COEF_ONE - f) | (f << 16);
+        }
+    }
+}
+
+void agn_hpass_rgb565_plan(const uint8_t *row, const agn_hstep_t *steps, uint16_t out_w,
+                           int16_t *out, uint32_t out_step, uint32_t big_endian)
+{
+    const uint32_t g_off = out_w * out_step; /* g = out + g_off, b = out + 2 g_off */
+    const agn_hstep_t *st = steps;
+    const agn_hstep_t *const st_end = steps + out_w;
+
+    for (; st != st_end; st++, out += out_step) {
+        const uint32_t w = st->w;
+        uint16_t v0;
+        uint16_t v1;
+        memcpy(&v0, row + st->o0, sizeof(v0));
+        memcpy(&v1, row + st->o1, sizeof(v1));
+#if AGN_HAVE_DSP
+        {
+            /* both pixels in one word (little-endian host order; REV16 for big-endian) */
+            uint32_t px = dsp_pack((int32_t)v0, (int32_t)v1);
+            uint32_t t;
+            if (big_endian) {
+                __asm__("rev16 %0, %1" : "=r"(px) : "r"(px));
+            }
+            t = (px >> 11) & 0x001F001Fu;
+            out[0] = (int16_t)(__smlad(((t + (t << 5)) >> 2) & 0x00FF00FFu, w, AGN_HHALF) >> AGN_HSHIFT);
+            t = (px >> 5) & 0x003F003Fu;
+            out[g_off] = (int16_t)(__smlad(((t + (t << 6)) >> 4) & 0x00FF00FFu, w, AGN_HHALF) >> AGN_HSHIFT);
+            t = px & 0x001F001Fu;
+            out[2u * g_off] = (int16_t)(__smlad(((t + (t << 5)) >> 2) & 0x00FF00FFu, w, AGN_HHALF) >> AGN_HSHIFT);
+        }
+#else
+        {
+            const uint8_t *b0 = (const uint8_t *)&v0;
+            const uint8_t *b1 = (const uint8_t *)&v1;
+            const uint32_t lo = big_endian ? 1u : 0u;
+            const int32_t w0 = (int32_t)(w & 0xFFFFu);
+            const int32_t w1 = (int32_t)(w >> 16);
+            uint8_t p0[3];
+            uint8_t p1[3];
+            /* bytes in memory order, whatever the host's byte order */
+            agn_rgb565_value_to_rgb888((uint32_t)b0[lo] | ((uint32_t)b0[1u - lo] << 8), p0);
+            agn_rgb565_value_to_rgb888((uint32_t)b1[lo] | ((uint32_t)b1[1u - lo] << 8), p1);
+            out[0] = (int16_t)(((int32_t)p0[0] * w0 + (int32_t)p1[0] * w1 + AGN_HHALF) >> AGN_HSHIFT);
+            out[g_off] = (int16_t)(((int32_t)p0[1] * w0 + (int32_t)p1[1] * w1 + AGN_HHALF) >> AGN_HSHIFT);
+            out[2u * g_off] = (int16_t)(((int32_t)p0[2] * w0 + (int32_t)p1[2] * w1 + AGN_HHALF) >> AGN_HSHIFT);
+        }
+#endif
+    }
+}
+
 static void hpass_rgb565(const uint8_t *row, const agn_tap_t *xt, uint16_t out_w, int16_t *out,
                          uint32_t out_step, uint32_t hi_byte)
 {

@@ -266,6 +266,17 @@ uint16_t agn_hplan_rgb888(const agn_tap_t *xt, uint16_t out_w, uint16_t src_w, a
 void agn_hpass_rgb888_plan(const uint8_t *row, const agn_hstep_t *steps, uint16_t n_fast,
                            uint16_t out_w, int16_t *out, uint32_t out_step);
 
+/* The steps of out_w taps for RGB565 rows (2 bytes per pixel: o0 = 2 i0, o1 = 2 i1; frac = 0
+ * as for RGB888). */
+void agn_hplan_rgb565(const agn_tap_t *xt, uint16_t out_w, agn_hstep_t *steps);
+
+/* The RGB565 horizontal pass with a plan (same results as agn_hpass_rgb565 / _rgb565be with
+ * its taps): the pixels little-endian (big_endian 0) or big-endian (1). The DSP path
+ * expands both pixels' channels at once in one word: r8 = (r5 * 33) >> 2,
+ * g8 = (g6 * 65) >> 4, b8 = (b5 * 33) >> 2 per 16-bit half, then one SMLAD per channel. */
+void agn_hpass_rgb565_plan(const uint8_t *row, const agn_hstep_t *steps, uint16_t out_w,
+                           int16_t *out, uint32_t out_step, uint32_t big_endian);
+
 /* Vertical pass: out[i] = round((r0[i] * (2^15 - frac) + r1[i] * frac) / 2^15), n values. */
 void agn_vpass(const int16_t *r0, const int16_t *r1, uint16_t frac, uint32_t n, int16_t *out);
 

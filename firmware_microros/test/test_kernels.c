@@ -278,6 +278,50 @@ static void test_hpass_plan(void)
     }
 }
 
+/* The plan-based RGB565 horizontal pass (both byte orders) equals the tap-based one. */
+static void test_hpass_plan_rgb565(void)
+{
+    static const uint16_t sizes[][2] = {{160, 96}, {32, 96}, {64, 96}, {1, 5}, {97, 31}};
+    static uint8_t row[2 * 160];
+    agn_tap_t taps[96];
+    agn_hstep_t steps[96];
+    int16_t ref[3 * 96];
+    int16_t out[2 * 3 * 96];
+    unsigned int s;
+    unsigned int k;
+    for (s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
+        const uint16_t src = sizes[s][0];
+        const uint16_t dst = sizes[s][1];
+        uint32_t be;
+        int step;
+        for (k = 0; k < 2u * src; k++) {
+            row[k] = (uint8_t)rnd();
+        }
+        row[0] = 0xFF;                                   /* white and black pixels too */
+        row[1] = 0xFF;
+        if (src > 1) {
+            row[2] = 0;
+            row[3] = 0;
+        }
+        agn_axis_plan(src, dst, taps);
+        agn_hplan_rgb565(taps, dst, steps);
+        for (be = 0; be < 2u; be++) {
+            if (be) {
+                agn_hpass_rgb565be(row, taps, dst, ref, 1u);
+            } else {
+                agn_hpass_rgb565(row, taps, dst, ref, 1u);
+            }
+            for (step = 1; step <= 2; step++) {
+                memset(out, 0x55, sizeof(out));
+                agn_hpass_rgb565_plan(row, steps, dst, out, (uint32_t)step, be);
+                for (k = 0; k < 3u * dst; k++) {
+                    CHECK_EQ(out[k * (unsigned int)step], ref[k]);
+                }
+            }
+        }
+    }
+}
+
 /* agn_vpass_pair against agn_vpass on the two de-interleaved rows: both slot orders, frac 0
  * (a copy) and others, lengths with and without a remainder of 4, odd start addresses. */
 static void test_vpass_pair(void)
@@ -637,6 +681,7 @@ int main(void)
     RUN(test_dw3x3_row);
     RUN(test_dw3x3_rows);
     RUN(test_hpass_plan);
+    RUN(test_hpass_plan_rgb565);
     RUN(test_vpass_pair);
     RUN(test_pointwise);
     RUN(test_pw_row);

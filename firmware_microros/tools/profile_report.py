@@ -28,7 +28,7 @@ from pathlib import Path
 
 # Function symbol -> pipeline stage. Functions not listed are "other" (control code).
 STAGES = (
-    ("resize, horizontal pass", ("agn_hpass_rgb888", "agn_hpass_rgb888_plan", "agn_hpass_rgb565", "agn_hpass_rgb565be",
+    ("resize, horizontal pass", ("agn_hpass_rgb888", "agn_hpass_rgb888_plan", "agn_hpass_rgb565_plan", "agn_hpass_rgb565", "agn_hpass_rgb565be",
                                  "hpass_rgb565", "fill_hrow")),
     ("resize, vertical pass", ("agn_vpass", "agn_vpass_pair", "resized_row", "memcpy")),
     ("depthwise 3x3 (layers 1 and 2)", ("agn_dw3x3_row", "agn_dw3x3_rows", "dw_row_s1", "dw_row_s2", "dw_row_s3", "dw_row_s16_asm", "dw_rows_s16_asm")),
