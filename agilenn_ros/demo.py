@@ -145,17 +145,20 @@ def run_demo(args: argparse.Namespace) -> int:
     if len(labelled) == 0:
         print(f"agilenn demo: error: --images {images}: no images", file=sys.stderr)
         return 2
-    requested = "dds" if args.transport == "auto" else args.transport
-    problem = runtime_error(os.environ.get("AGILENN_TRANSPORT", requested) if args.transport == "auto" else requested)
+    from agilenn_ros.transport import TransportError, auto_backend
+    try:  # auto: rclpy where it is importable (a ROS 2 install), else Cyclone DDS
+        requested = auto_backend() if args.transport == "auto" else args.transport
+    except TransportError as exc:
+        print(f"agilenn demo: error: {exc}", file=sys.stderr)
+        return 1
+    problem = runtime_error(requested)
     if problem:
         print(f"agilenn demo: error: {problem}", file=sys.stderr)
         return 1
     devices = max(1, args.devices)
     per_device = [args.frames // devices + (1 if i < args.frames % devices else 0) for i in range(devices)]
     env = dict(os.environ)
-    env.setdefault("AGILENN_TRANSPORT", "dds" if args.transport == "auto" else args.transport)
-    if args.transport != "auto":
-        env["AGILENN_TRANSPORT"] = args.transport
+    env["AGILENN_TRANSPORT"] = requested
     env["PYTHONUNBUFFERED"] = "1"
     workdir = Path(tempfile.mkdtemp(prefix="agilenn-demo-"))
     sent_logs = [workdir / f"sent-{i}.jsonl" for i in range(devices)]
@@ -229,7 +232,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rate", type=float, default=25.0, help="frames per second per device")
     p.add_argument("--codec", default="rans", choices=["rans", "packed", "lzw"])
     p.add_argument("--transport", default="auto", choices=["auto", "dds", "rclpy"],
-                   help="auto: Cyclone DDS unless AGILENN_TRANSPORT says otherwise")
+                   help="auto: AGILENN_TRANSPORT if set, else rclpy where it is importable (a ROS 2 "
+                        "install), else Cyclone DDS")
     p.add_argument("--timeout", type=float, default=50.0, help="give up after this many seconds")
     p.add_argument("--quiet", action="store_true", help="do not print each prediction")
     p.add_argument("--json", default="", help="write the summary as JSON here")

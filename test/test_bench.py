@@ -23,6 +23,7 @@ TARGETS = {"agilenn_e2e_ms_6mbps", "local_only_over_agilenn", "edge_only_over_ag
 def baseline_runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """edge and local digits baselines (the digits profile: 4 epochs, one thread, about a second each)."""
     pytest.importorskip("torch")
+    pytest.importorskip("sklearn", reason="the digits data set comes from scikit-learn (the train extra)")
     from agilenn_ros.baseline_config import load_baseline_profile
     from agilenn_ros.training.baselines import train_baseline
     root = tmp_path_factory.mktemp("baseline-runs")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Callable
 
@@ -102,7 +101,7 @@ def test_broken_bundle_refused_at_load(kind: str, cifar_bundle: Path, tmp_path: 
 
 
 @pytest.mark.parametrize("kind", ["rans table off by one", "class names cut to 5", "edge.onnx hash"])
-def test_edge_node_refuses_to_start(kind: str, cifar_bundle: Path, tmp_path: Path, monkeypatch) -> None:
+def test_edge_node_refuses_to_start(kind: str, cifar_bundle: Path, tmp_path: Path) -> None:
     edit, file, fault = CASES[kind]
     path = broken_copy(cifar_bundle, tmp_path / "b", edit)
     env = python_env()

@@ -68,6 +68,7 @@ def test_cifar_python_and_binary_releases(tmp_path: Path) -> None:
 
 
 def test_digits_and_validation_split() -> None:
+    pytest.importorskip("sklearn", reason="the digits data set comes from scikit-learn (the train/dev extras)")
     train = load_split("digits", "train")
     test = load_split("digits", "test")
     assert train.images.dtype == np.uint8 and train.images.shape[1:] == (8, 8, 3)

@@ -127,6 +127,14 @@ def test_discovery_config_follows_rmw() -> None:
     assert "<AllowMulticast>false</AllowMulticast>" in xml and "<MaxAutoParticipantIndex>32<" in xml
     assert '<Peer address="localhost"/><Peer address="10.0.0.2"/><Peer address="robot.local"/>' in xml
     assert xml.endswith(",file:///user.xml")  # the user's configuration comes last and wins
+    # LOCALHOST keeps probing (1 s, never pruned) and, with only loopback peers, uses the loopback
+    # interface: what Fast DDS and later participants need (issue 9, items 6 and 19)
+    assert "<SPDPInterval>1s</SPDPInterval><InitialLocatorPruneDelay>inf</InitialLocatorPruneDelay>" in xml
+    assert "<NetworkInterface" not in xml  # 10.0.0.2 must stay reachable
+    lo = cyclone_config(DiscoverySettings(0, "LOCALHOST", ("127.0.0.1", "::1")))
+    assert '<Interfaces><NetworkInterface address="127.0.0.1"/></Interfaces>' in lo
+    assert "<InitialLocatorPruneDelay>inf<" in cyclone_config(DiscoverySettings(0, "LOCALHOST", ()))
+    assert "SPDPInterval" not in cyclone_config(DiscoverySettings(0, "SUBNET", ("10.0.0.2",)))
     assert cyclone_config(discovery_from_env({})) == ""  # SUBNET, no peers: Cyclone defaults
     off = cyclone_config(DiscoverySettings(0, "OFF", ("x",)), pid=9)
     assert "<Tag>ros_discovery_off_9</Tag>" in off and "Peer" not in off
@@ -264,3 +272,25 @@ def test_dds_falls_back_to_loopback(dds, capfd) -> None:
         pub.publish(node.message("std_msgs/msg/String", data="hi"))
         assert t.spin_until(lambda: got, 5)
     assert "falling back to loopback" in capfd.readouterr().err
+
+
+def test_auto_backend_rule(monkeypatch: pytest.MonkeyPatch) -> None:
+    """auto: AGILENN_TRANSPORT if it names a backend, else rclpy where importable (a ROS 2
+    install without cyclonedds must not end in 'needs cyclonedds'), else dds, else one error."""
+    import agilenn_ros.transport as transport
+
+    def installed(*names: str):
+        return lambda module: module in names
+
+    monkeypatch.setattr(transport, "_importable", installed("rclpy"))
+    assert transport.auto_backend({}) == "rclpy"
+    monkeypatch.setattr(transport, "_importable", installed("rclpy", "cyclonedds"))
+    assert transport.auto_backend({}) == "rclpy"
+    assert transport.auto_backend({"AGILENN_TRANSPORT": "dds"}) == "dds"
+    monkeypatch.setattr(transport, "_importable", installed("cyclonedds"))
+    assert transport.auto_backend({"AGILENN_TRANSPORT": "auto"}) == "dds"
+    monkeypatch.setattr(transport, "_importable", installed())
+    with pytest.raises(TransportError, match="neither rclpy .* nor cyclonedds"):
+        transport.auto_backend({})
+    with pytest.raises(TransportError, match="AGILENN_TRANSPORT='zenoh'"):
+        transport.auto_backend({"AGILENN_TRANSPORT": "zenoh"})

@@ -143,7 +143,10 @@ def test_latched_topic_reaches_late_subscriber(dds_env: dict[str, str]) -> None:
 # msg/Prediction.msg and the ROS 2 naming rules alone, with stock cyclonedds (its own
 # deserializer) and the rmw_cyclonedds LOCALHOST discovery configuration.
 
-LOCALHOST_XML = ("<CycloneDDS><Domain><General><AllowMulticast>false</AllowMulticast></General>"
+# rmw_cyclonedds' LOCALHOST settings plus the loopback interface, which is what such a node needs to
+# talk with this package's LOCALHOST nodes in any start order (docs/transport.md)
+LOCALHOST_XML = ("<CycloneDDS><Domain><General><Interfaces><NetworkInterface address=\"127.0.0.1\"/></Interfaces>"
+                 "<AllowMulticast>false</AllowMulticast></General>"
                  "<Discovery><ParticipantIndex>auto</ParticipantIndex><MaxAutoParticipantIndex>32"
                  "</MaxAutoParticipantIndex><Peers><Peer address=\"localhost\"/></Peers></Discovery>"
                  "</Domain></CycloneDDS>")

@@ -51,11 +51,23 @@ SCRIPT = textwrap.dedent("""
 """)
 
 
-def test_rclpy_backend_smoke() -> None:
+def smoke_env() -> dict[str, str] | None:
+    """The child's environment: the installed agilenn_ros (with its generated ``msg``) as it
+    is, else the source checkout first on PYTHONPATH (which, as a package spanning both
+    folders, still finds an installed ``agilenn_ros.msg``); None without rclpy or the built
+    messages. Checked in a child: this process may hold the Cyclone DDS backend."""
     check = "import rclpy, agilenn_ros.msg"
-    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
-               ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST", AGILENN_TRANSPORT="rclpy")
-    if subprocess.run([sys.executable, "-c", check], env=env, capture_output=True).returncode != 0:
+    base = dict(os.environ, ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST", AGILENN_TRANSPORT="rclpy")
+    with_checkout = dict(base, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    for env in (base, with_checkout):
+        if subprocess.run([sys.executable, "-P", "-c", check], env=env, capture_output=True).returncode == 0:
+            return env
+    return None
+
+
+def test_rclpy_backend_smoke() -> None:
+    env = smoke_env()
+    if env is None:
         pytest.skip("rclpy or the built agilenn_ros messages are not available (no ROS 2 here)")
-    out = subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True, timeout=120)
+    out = subprocess.run([sys.executable, "-P", "-c", SCRIPT], env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and "rclpy smoke ok" in out.stdout, out.stdout + out.stderr

@@ -165,6 +165,7 @@ class EdgeServer:
                 ready.append((received, frame, prepared))
         if not ready:
             return
+        self.stats.count_batch()
         try:
             results = self.pipeline.run_batch([d for _, _, d in ready])
         except Exception as exc:  # noqa: BLE001 - retry one by one so one bad frame costs only itself

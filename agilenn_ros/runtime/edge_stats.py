@@ -11,10 +11,10 @@ Accounting: every FeatureFrame a device sent ends in exactly one of these counte
     errors_internal                  an exception while handling the frame (the node carries on)
     sequence_gaps                    never arrived: missing sequence numbers between two frames of a
                                      device (lost in transport, overwritten in the DDS reader queue)
-    unseen_before_first_frame        never arrived: sequence numbers below the first one this edge
-                                     process saw from a device (sent before the edge started or while
-                                     it was down; after a device restart, the numbers below its first
-                                     new frame)
+    unseen_before_first_frame        never reached this process: sequence numbers below the first one
+                                     it saw from a device (sent before the edge started, while it was
+                                     down, or handled by an earlier edge process; after a device
+                                     restart, the numbers below its first new frame)
 
 ``frames_received`` is the sum of the counters above that are not "never arrived". Sequence
 tracking (per device, bounded LRU of ``max_devices``; ``devices_evicted`` counts evictions)
@@ -141,6 +141,11 @@ class EdgeStats:
         return value
 
     # --- worker side
+    def count_batch(self) -> None:
+        """One network call (of one or more frames)."""
+        with self._lock:
+            self.batches += 1
+
     def record(self, payload_bytes: int, decode_ms: float, remote_ms: float, edge_ms: float,
                age_ms: float, remote_used: bool, reason: str = "") -> None:
         with self._lock:

@@ -12,7 +12,8 @@ bundle's generated ``agilenn_model.h``, by the host C compiler (``$CC``, default
 Builds are cached under ``$AGILENN_CACHE/firmware_core`` (default
 ``~/.cache/agilenn_ros/firmware_core``), keyed by the hash of the sources, the header and
 the flags. The firmware sources are looked up in ``$AGILENN_FIRMWARE_DIR``, then next to
-this package (a source checkout).
+this package (a source checkout), then in ``share/agilenn_ros/firmware_microros`` of a colcon
+or pip install (both install core/ and host/ there).
 """
 from __future__ import annotations
 
@@ -58,16 +59,39 @@ class FirmwareResult:
     codec_id: int               # msg FeatureFrame.CODEC_*
 
 
+def _installed_firmware_dirs() -> list[Path]:
+    """``share/agilenn_ros/firmware_microros`` of a colcon install (ament index, then
+    $AMENT_PREFIX_PATH) and of a pip install (sys.prefix)."""
+    dirs: list[Path] = []
+    try:
+        from ament_index_python.packages import get_package_share_directory  # type: ignore
+
+        dirs.append(Path(get_package_share_directory("agilenn_ros")) / "firmware_microros")
+    except Exception:  # not a ROS environment, or agilenn_ros not installed there
+        pass
+    for prefix in os.environ.get("AMENT_PREFIX_PATH", "").split(os.pathsep):
+        if prefix:
+            dirs.append(Path(prefix) / "share" / "agilenn_ros" / "firmware_microros")
+    import sys
+
+    dirs.append(Path(sys.prefix) / "share" / "agilenn_ros" / "firmware_microros")
+    return dirs
+
+
 def firmware_dir() -> Path:
-    """Where firmware_microros/ lives ($AGILENN_FIRMWARE_DIR or the source checkout)."""
+    """Where the firmware sources (core/, host/) are: $AGILENN_FIRMWARE_DIR, else the source
+    checkout this package is in, else the installed copy (``share/agilenn_ros/firmware_microros``
+    of a colcon or pip install)."""
     env = os.environ.get("AGILENN_FIRMWARE_DIR")
     candidates = [Path(env)] if env else []
     candidates.append(Path(__file__).resolve().parents[2] / "firmware_microros")
+    candidates.extend(_installed_firmware_dirs())
     for cand in candidates:
         if (cand / "core" / "agilenn_core.c").is_file():
             return cand
-    raise FirmwareCoreError("firmware sources not found: set AGILENN_FIRMWARE_DIR to the "
-                            "firmware_microros folder of a source checkout")
+    looked = ", ".join(str(c) for c in candidates)
+    raise FirmwareCoreError(f"firmware sources not found (looked in {looked}): set AGILENN_FIRMWARE_DIR "
+                            "to the firmware_microros folder of a source checkout")
 
 
 def _cache_root() -> Path:

@@ -11,15 +11,19 @@
         transport.shutdown()
 
 The backend is chosen once per process: ``backend`` argument, else the environment variable
-``AGILENN_TRANSPORT`` (``rclpy`` | ``dds`` | ``auto``), else ``auto`` (rclpy when
-``import rclpy`` works, else DDS). The backends are imported lazily and never both.
+``AGILENN_TRANSPORT`` (``rclpy`` | ``dds`` | ``auto``), else ``auto``: rclpy when
+``import rclpy`` works (a sourced ROS 2 install, or the ros-jazzy-* wheels), else dds when
+cyclonedds is installed, else an error naming both ways to get a transport. So a ROS 2 install
+without cyclonedds uses rclpy, and where both are importable rclpy wins (ask for dds with
+``AGILENN_TRANSPORT=dds``). The backends are imported lazily and never both.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import threading
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 from .base import (
     LATCHED,
@@ -51,11 +55,41 @@ _active: Transport | None = None
 
 
 def rclpy_available() -> bool:
+    """Whether ``import rclpy`` works in this process (imports it)."""
     try:
         import rclpy  # noqa: F401
     except Exception:
         return False
     return True
+
+
+def _importable(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+NO_BACKEND = ("no ROS 2 transport here: neither rclpy (source a ROS 2 Jazzy install) nor cyclonedds "
+              "(pip install 'agilenn_ros[dds]') is installed")
+
+
+def auto_backend(env: Mapping[str, str] | None = None) -> str:
+    """What ``auto`` resolves to, without importing either backend (for a process that only
+    starts node processes, such as ``agilenn demo``): ``AGILENN_TRANSPORT`` if it names a
+    backend, else rclpy when it is importable, else dds when cyclonedds is. Raises
+    TransportError when neither is installed or the variable is invalid."""
+    env = os.environ if env is None else env
+    want = (env.get(ENV_VAR, "") or "auto").strip().lower()
+    if want in BACKENDS:
+        return want
+    if want != "auto":
+        raise TransportError(f"{ENV_VAR}={want!r}: use one of {BACKENDS} or 'auto'")
+    if _importable("rclpy"):
+        return "rclpy"
+    if _importable("cyclonedds"):
+        return "dds"
+    raise TransportError(NO_BACKEND)
 
 
 def choose_backend(backend: str = "auto") -> str:
@@ -66,7 +100,12 @@ def choose_backend(backend: str = "auto") -> str:
     if want == "auto":
         if _chosen is not None:
             return _chosen
-        want = "rclpy" if rclpy_available() else "dds"
+        if rclpy_available():
+            want = "rclpy"
+        elif _importable("cyclonedds"):
+            want = "dds"
+        else:
+            raise TransportError(NO_BACKEND)
     if want not in BACKENDS:
         raise TransportError(f"unknown transport backend {want!r}; use one of {BACKENDS} or 'auto'")
     if _chosen is not None and want != _chosen:
@@ -107,7 +146,7 @@ def chosen_backend() -> str | None:
 
 
 __all__ = [
-    "make_transport", "choose_backend", "chosen_backend", "rclpy_available", "BACKENDS", "ENV_VAR",
+    "make_transport", "choose_backend", "chosen_backend", "rclpy_available", "auto_backend", "BACKENDS", "ENV_VAR",
     "QoS", "SENSOR", "RELIABLE", "LATCHED", "Stamp", "as_bytes", "as_array",
     "Transport", "Node", "Publisher", "Subscription", "Timer", "Logger",
     "TransportError", "ParameterError", "ParameterAlreadyDeclaredError",

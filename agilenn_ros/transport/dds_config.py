@@ -11,15 +11,28 @@ following what rmw_cyclonedds (Jazzy) does in ``check_create_domain``:
 * ``ROS_STATIC_PEERS``: ``;``-separated addresses.
 * Any ``CYCLONEDDS_URI`` of the user is appended after ours, so it wins.
 
-The interface is left to Cyclone, as rmw does: pinning LOCALHOST to the loopback interface
-was tried and breaks discovery with a participant configured the rmw way (which advertises
-its default interface's address; Cyclone then ignores the other side's 127.0.0.1 locators,
-in both directions). A loopback-pinned configuration is only the fallback
-(:func:`loopback_config`) for when the participant cannot start at all.
+LOCALHOST differs from rmw_cyclonedds in three settings, so that it interoperates with
+Fast DDS (Jazzy's default RMW, and the micro-ROS agent) and finds participants that appear
+later (issue 9, items 6 and 19; docs/transport.md):
+
+* the participant uses the loopback interface only (``127.0.0.1``), unless a static peer
+  is not a loopback address. On the default interface it advertises that interface's
+  address, and a Fast DDS participant with LOCALHOST discovery started after it was not
+  matched, or its frames did not arrive;
+* ``SPDPInterval`` 1 s (Cyclone's default is 30 s): a participant that appears later and
+  does not probe us itself is found within about a second;
+* ``InitialLocatorPruneDelay`` ``inf``: Cyclone's default (30 s) stops probing the localhost
+  ports that did not answer at start-up, so such a participant was never found.
+
+A ROS node on rmw_cyclonedds_cpp with LOCALHOST needs the same loopback interface
+(``CYCLONEDDS_URI`` with ``<NetworkInterface address="127.0.0.1"/>``): on its default interface
+the two do not match. If the participant cannot start at all with the derived settings
+(:func:`loopback_config` is the fallback), the backend warns.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import sys
 from dataclasses import dataclass
@@ -30,6 +43,20 @@ from .base import TransportError
 
 RANGES = ("OFF", "LOCALHOST", "SUBNET", "SYSTEM_DEFAULT")
 LOOPBACK_INTERFACE = '<Interfaces><NetworkInterface address="127.0.0.1"/></Interfaces>'
+LOCALHOST_PROBING = "<SPDPInterval>1s</SPDPInterval><InitialLocatorPruneDelay>inf</InitialLocatorPruneDelay>"
+
+
+def is_loopback(address: str) -> bool:
+    """Whether a peer address (name or IPv4/IPv6 literal, no port) is this host's loopback."""
+    host = address.strip().lower()
+    if host.startswith("[") and "]" in host:
+        host = host[1:host.index("]")]
+    if host in ("localhost", "localhost.localdomain", "ip6-localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 @dataclass(frozen=True)
@@ -78,6 +105,10 @@ def cyclone_config(settings: DiscoverySettings, user_uri: str | None = None,
         peers = (["localhost"] if localhost else []) + (list(settings.static_peers) if use_peers else [])
         if peers:
             disc += "<Peers>" + "".join(f"<Peer address={quoteattr(p)}/>" for p in peers) + "</Peers>"
+        if localhost:
+            disc += LOCALHOST_PROBING
+            if all(is_loopback(p) for p in peers):
+                general += LOOPBACK_INTERFACE
         frag = ("<CycloneDDS><Domain>"
                 + (f"<General>{general}</General>" if general else "")
                 + f"<Discovery>{disc}</Discovery></Domain></CycloneDDS>")

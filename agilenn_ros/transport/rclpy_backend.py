@@ -1,7 +1,7 @@
 """The rclpy (ROS 2 Jazzy) backend: a thin mapping of the transport interface onto rclpy.
 
 Message classes are the rosidl-generated ones (``agilenn_ros.msg``, ``sensor_msgs.msg``,
-...), looked up with ``rosidl_runtime_py.utilities.get_message``. :meth:`message` converts
+...), imported with importlib (``pkg/msg/Name`` -> ``pkg.msg.Name``). :meth:`message` converts
 values the way rclpy is fast with: numpy arrays and bytes for unbounded/bounded numeric
 sequences become ``array.array`` (assigning a numpy array to ``uint8[]`` costs ~16 ms per
 200 KB in rclpy; ``array.array`` is stored without a copy even with field checks on).
@@ -17,6 +17,7 @@ parameter_overrides=)``, ``declare_parameter(name, value, ParameterDescriptor)``
 from __future__ import annotations
 
 import array
+import importlib
 import re
 import signal
 import time
@@ -60,13 +61,19 @@ _ARR = re.compile(r"^(.+?)\[(\d+)\]$")
 
 @lru_cache(maxsize=None)
 def msg_class(type_name: str) -> type:
-    from rosidl_runtime_py.utilities import get_message
-
+    """The rosidl-generated class of ``pkg/msg/Name``, imported as ``pkg.msg.Name`` (what
+    rosidl_runtime_py's ``get_message`` does; that package is not needed). Raises KeyError
+    naming the type when its package is not built or not sourced."""
+    name = normalize_type_name(type_name)
+    pkg, _, short = name.split("/")
     try:
-        return get_message(normalize_type_name(type_name))
-    except (AttributeError, ModuleNotFoundError, ValueError) as exc:
-        raise KeyError(f"message type {type_name!r} is not available to rclpy "
+        cls = getattr(importlib.import_module(f"{pkg}.msg"), short)
+    except (AttributeError, ImportError) as exc:
+        raise KeyError(f"message type {name!r} is not available to rclpy "
                        f"(is its package built and sourced?): {exc}") from exc
+    if not hasattr(cls, "get_fields_and_field_types"):
+        raise KeyError(f"{pkg}.msg.{short} is not a rosidl-generated message class")
+    return cls
 
 
 def _nested_class(rosidl_type: str) -> type | None:
