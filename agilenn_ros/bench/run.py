@@ -42,6 +42,14 @@ QUICK_TIMING = 30
 QUICK_CALIBRATION = 300
 
 
+def shown_path(path: Path) -> str:
+    """``path`` relative to the repository when it lies inside it (what the report shows)."""
+    try:
+        return str(path.resolve().relative_to(REPO))
+    except ValueError:
+        return str(path)
+
+
 def default_data(bundle: Bundle) -> str:
     if str(bundle.manifest.get("profile", "")).startswith("digits"):
         return "digits"
@@ -98,10 +106,15 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
     weights = load_float_weights(bundle.file("fe_weights.npz"))
     firmware_path = Path(args.firmware) if args.firmware else REPO / "results" / "firmware.json"
     firmware = load_firmware_report(firmware_path)
+    if firmware is not None:
+        firmware.path = shown_path(firmware_path)
     agilenn_cost = agilenn_device_cost(weights)
     device = DeviceModel.calibrate(args.clock_mhz * 1e6, firmware, agilenn_cost["macs"],
                                    int(np.prod(bundle.remote_shape)))
-    device.jpeg = load_jpeg_report(Path(args.jpeg_encoder) if args.jpeg_encoder else REPO / "results" / "jpeg_m7.json")
+    jpeg_path = Path(args.jpeg_encoder) if args.jpeg_encoder else REPO / "results" / "jpeg_m7.json"
+    device.jpeg = load_jpeg_report(jpeg_path)
+    if device.jpeg is not None:
+        device.jpeg.path = shown_path(jpeg_path)
     baselines_dir = Path(args.baselines) if args.baselines else bundle.path.parent / "baselines"
     profile = str(bundle.manifest.get("profile", "cifar10"))
     how = {k: v.format(profile="digits" if profile.startswith("digits") else "cifar10", data=source,
