@@ -87,11 +87,11 @@ def test_read_only_parameters_refuse_and_dynamic_ones_take_effect(cifar_bundle: 
     (["-p", "source:=folder", "-p", "path:=/no/such/dir"], "path"),
     (["-p", "source:=video", "-p", "path:=/no/such/video.mp4"], "path"),
 ])
-def test_configuration_error_is_one_line_and_exit_2(dds_domain: dict, args: list[str], parameter: str) -> None:
+def test_configuration_error_is_one_line_and_exit_1(dds_domain: dict, args: list[str], parameter: str) -> None:
     proc = subprocess.run([PYTHON, "-m", "agilenn_ros.nodes.device_node", "--ros-args", *args],
                           env=dds_domain, capture_output=True, text=True, timeout=120)
     output = (proc.stdout + proc.stderr).strip().splitlines()
-    assert proc.returncode == 2, output     # usage errors; a runtime error (no camera) exits 1
+    assert proc.returncode == 1, output     # issue 9 item 10: one line, exit code 1
     assert "Traceback" not in proc.stderr
     errors = [line for line in output if "[ERROR]" in line]
     assert len(errors) == 1 and f"configuration error: parameter '{parameter}'" in errors[0], output

@@ -20,11 +20,11 @@ class ConfigError(Exception):
     """A node cannot start with its configuration: ``parameter`` and the ``reason``.
 
     :func:`run_node` turns it into one error line (``configuration error: parameter 'x': ...``)
-    and exit code ``status``: 2 for a usage error (a wrong value: type, choice, a missing file or
-    bundle), 1 for a runtime error (the value is fine but the resource cannot be used now, e.g.
-    no camera at that index); ``logger`` is the node's logger when the node already exists."""
+    and exit code ``status`` (1: a node is started by ``ros2 run``/``ros2 launch``, where any
+    failure to start is status 1; command-line usage errors of the ``agilenn`` CLI exit 2 instead);
+    ``logger`` is the node's logger when the node already exists."""
 
-    def __init__(self, parameter: str, reason: str, logger: Logger | None = None, status: int = 2) -> None:
+    def __init__(self, parameter: str, reason: str, logger: Logger | None = None, status: int = 1) -> None:
         super().__init__(f"parameter '{parameter}': {reason}")
         self.parameter = parameter
         self.reason = reason
@@ -41,8 +41,8 @@ def run_node(factory: Callable[[Transport], object], argv: Sequence[str] | None 
     """Create the transport from argv (``--ros-args`` honoured), build the node, spin.
 
     Returns the process exit code: 0 after a normal end or Ctrl-C; after a :class:`ConfigError`
-    (one log line naming the parameter and the reason, no traceback) 2 for a usage error and 1
-    for a runtime error."""
+    or a broken model bundle, one log line naming the parameter and the reason (no traceback)
+    and 1."""
     args = list(sys.argv if argv is None else argv)
     transport = make_transport("auto", argv=args)
     try:
@@ -59,7 +59,7 @@ def run_node(factory: Callable[[Transport], object], argv: Sequence[str] | None 
         return exc.status
     except BundleError as exc:  # one line naming the bundle file and the fault, no traceback
         StderrLogger(name).error(f"configuration error: parameter 'model': {exc}")
-        return 2
+        return 1
     finally:
         transport.shutdown()
     return 0
@@ -119,7 +119,7 @@ def watch_parameters(node: Node, values: dict[str, object], dynamic: Collection[
 
 
 @contextmanager
-def config_errors(parameter: str, node: Node, *errors: type[BaseException], status: int = 2) -> Iterator[None]:
+def config_errors(parameter: str, node: Node, *errors: type[BaseException], status: int = 1) -> Iterator[None]:
     """Turn the given exception types raised inside the block into a :class:`ConfigError` of
     ``parameter`` (e.g. a missing model bundle for ``model``) with exit ``status``."""
     try:

@@ -96,9 +96,7 @@ class DeviceEmulatorNode:
                           f"({self.params['image_transport']}, image_qos {self.params['image_qos']}), "
                           f"model {self.bundle.model_id}")
         else:
-            # a wrong path is a usage error (2); a camera that cannot be opened a runtime one (1)
-            with config_errors("camera_index" if source == "camera" else "path", self.node, DatasetError, OSError,
-                               status=1 if source == "camera" else 2):
+            with config_errors("camera_index" if source == "camera" else "path", self.node, DatasetError, OSError):
                 self._frames = open_source(source, str(self.params["path"]), int(self.params["camera_index"]),
                                            bool(self.params["loop"])).frames()
             rate = float(self.params["rate_hz"])

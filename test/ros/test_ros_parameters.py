@@ -1,7 +1,7 @@
 """Node parameters and start-up behaviour on rclpy (Fast DDS), from the colcon install
 (issue 9 items 5, 10, 11, 12, 18): what a `ros2 param set` (SetParameters service) answers for
 read-only and live parameters and whether live ones take effect; configuration errors as one
-line and a non-zero exit (2: a wrong value, issue 10's usage-error code); the edge without
+line and exit code 1 (issue 9 item 10; usage errors of the `agilenn` CLI exit 2); the edge without
 vision_msgs; the remapped features topic in the log;
 a consumer that starts after the edge still gets the first prediction."""
 from __future__ import annotations
@@ -71,7 +71,7 @@ def test_configuration_errors_are_one_line_and_exit_non_zero(ros_env: RosEnv) ->
     for i, (args, parameter) in enumerate(cases):
         exe = "agilenn_edge" if parameter == "features_reliability" else "agilenn_device"
         proc = ros_env.run_node(exe, "--ros-args", *args, name=f"bad{i}")
-        assert proc.wait(60) == 2, proc.logs()  # usage error (a runtime error such as no camera: 1)
+        assert proc.wait(60) == 1, proc.logs()  # issue 9 item 10: one line, exit code 1
         lines = [line for line in (proc.out() + proc.err()).splitlines() if line.strip()]
         assert "Traceback" not in proc.err(), proc.logs()
         assert len(lines) == 1 and f"configuration error: parameter '{parameter}'" in lines[0], proc.logs()
