@@ -140,14 +140,14 @@ def test_demo_runtime_error_is_one_line(monkeypatch, capsys) -> None:
     assert rc == 1 and err.strip().count("\n") == 0 and "rclpy is not installed" in err
 
 
-def test_device_source_errors_usage_2_runtime_1(dds_env) -> None:  # noqa: F811
-    """source=camera without a camera is a runtime error (1), a missing video file a usage
-    error (2); one line each, no traceback, no OpenCV probing noise."""
+def test_device_source_errors_one_line_exit_1(dds_env) -> None:  # noqa: F811
+    """source=camera without a camera, a missing video file, an unknown source: one line each
+    naming the parameter, exit code 1 (issue 9 item 10), no traceback, no OpenCV probing noise."""
     import subprocess
     import sys
     cases = [(["-p", "source:=camera", "-p", "camera_index:=99"], 1, "no camera at index 99"),
-             (["-p", "source:=video", "-p", "path:=/no/such/clip.mp4"], 2, "video file '/no/such/clip.mp4' does not exist"),
-             (["-p", "source:=webcam"], 2, "must be one of topic, folder, video, camera")]
+             (["-p", "source:=video", "-p", "path:=/no/such/clip.mp4"], 1, "video file '/no/such/clip.mp4' does not exist"),
+             (["-p", "source:=webcam"], 1, "must be one of topic, folder, video, camera")]
     for args, status, words in cases:
         proc = subprocess.run([sys.executable, "-m", "agilenn_ros.nodes.device_node", "--ros-args", *args],
                               env=dds_env, capture_output=True, text=True, timeout=120)
