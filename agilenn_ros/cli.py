@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 from typing import Callable
+from agilenn_ros.cli_types import count, int_at_least
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -139,15 +140,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", default="", help="dataset: image folder, .tar(.gz), CIFAR-10 release, or 'digits'")
     p.add_argument("--out", required=True, help="output directory (checkpoints, metrics.jsonl)")
     p.add_argument("--reference", default="", help="pre-trained reference network (default OUT/reference.pt)")
-    p.add_argument("--epochs", type=int, default=0, help="override the profile's epochs")
-    p.add_argument("--max-train", type=int, default=0, help="use only N training images (quick runs)")
+    p.add_argument("--epochs", type=int_at_least(1), default=0, help="override the profile's epochs")
+    p.add_argument("--max-train", type=int_at_least(1), default=0, help="use only N training images (quick runs)")
     p.add_argument("--exact-importance", action="store_true", help="second-order IG gradients (paper)")
     p.add_argument("--val-size", type=_val_size_arg, default=None,
                    help="validation carved from train when the data has no val/ folder: a fraction of every "
                         "class (e.g. 0.2) or a total image count (e.g. 500); default: the profile's data.val_size")
     p.add_argument("--restart", action="store_true",
                    help="start over: ignore OUT/last.pt and OUT/best.pt and re-train OUT/reference.pt")
-    p.add_argument("--threads", type=int, default=0,
+    p.add_argument("--threads", type=count, default=0,
                    help="torch threads (default: the profile's train.threads; 0 there means all cores)")
     p.set_defaults(func=_cmd_train)
 
@@ -162,7 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("checkpoint", help="best.pt written by agilenn train")
     p.add_argument("--out", required=True, help="bundle directory to write")
     p.add_argument("--data", default="", help="dataset for metrics and codec tables (default: the training data)")
-    p.add_argument("--calibration", type=int, default=1000, help="training images for codec tables and int8 calibration")
+    p.add_argument("--calibration", type=int_at_least(1), default=1000, help="training images for codec tables and int8 calibration")
     p.add_argument("--skip-metrics", action="store_true",
                    help="do not compute metrics.json (on the test split, else on the validation images)")
     p.set_defaults(func=_cmd_export)
@@ -174,7 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="test (default), val (the val/ folder, else the validation images carved from train as "
                         "training did: held out of training), train (images the model was trained on), or all "
                         "(every image of a folder without split folders, e.g. new images; reported as 'all')")
-    p.add_argument("--limit", type=int, default=0, help="evaluate only the first N images")
+    p.add_argument("--limit", type=count, default=0, help="evaluate only the first N images")
     p.add_argument("--json", default="", help="write the result as JSON here")
     p.set_defaults(func=_cmd_evaluate)
 
@@ -192,11 +193,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--profile", default="cifar10", help="baseline profile in config/baselines/ or a YAML path")
     p.add_argument("--data", default="", help="dataset (as for train)")
     p.add_argument("--out", required=True, help="output directory (best.pt, last.pt, metrics.jsonl)")
-    p.add_argument("--epochs", type=int, default=0, help="override the profile's epochs")
-    p.add_argument("--max-train", type=int, default=0, help="use only N training images (quick runs)")
+    p.add_argument("--epochs", type=int_at_least(1), default=0, help="override the profile's epochs")
+    p.add_argument("--max-train", type=int_at_least(1), default=0, help="use only N training images (quick runs)")
     p.add_argument("--val-size", type=_val_size_arg, default=None, help="as for train")
     p.add_argument("--restart", action="store_true", help="ignore OUT/last.pt and start over")
-    p.add_argument("--threads", type=int, default=0,
+    p.add_argument("--threads", type=count, default=0,
                    help="torch threads (default: the profile's train.threads; 0 there means all cores)")
     p.set_defaults(func=_cmd_train_baseline)
 
@@ -206,7 +207,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kind", default="", choices=["", "edge", "local", "split"],
                    help="export as this kind (default: the checkpoint's; an edge checkpoint exports as split)")
     p.add_argument("--data", default="", help="dataset for the split codec tables (default: the training data)")
-    p.add_argument("--calibration", type=int, default=1000, help="training images for the split codec tables")
+    p.add_argument("--calibration", type=int_at_least(1), default=1000, help="training images for the split codec tables")
     p.set_defaults(func=_cmd_export_baseline)
 
     p = sub.add_parser("bench", help="side-by-side benchmark: AgileNN vs edge-only, local-only, split computing")

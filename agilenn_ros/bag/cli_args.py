@@ -3,6 +3,7 @@ without importing onnxruntime, rosbags or OpenCV)."""
 from __future__ import annotations
 
 import argparse
+from agilenn_ros.cli_types import count, int_at_least, int_between, positive_float
 
 # the names of agilenn_ros.runtime.image_encodings.SUPPORTED_ENCODINGS (kept here so the
 # parser does not import OpenCV; a test checks the two agree)
@@ -23,10 +24,10 @@ def add_eval_bag_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--features-topic", default="", help="FeatureFrame topic (edge-only evaluation)")
     p.add_argument("--labels-topic", default="/ground_truth", help="vision_msgs/Classification ground truth")
     p.add_argument("--prediction-topic", default="", help="recorded agilenn_ros/Prediction topic (default: found)")
-    p.add_argument("--limit", type=int, default=0, help="evaluate only the first N frames")
+    p.add_argument("--limit", type=count, default=0, help="evaluate only the first N frames")
     p.add_argument("--codec", default="", help="payload codec for image bags: rans, packed, lzw (default: the bundle's)")
-    p.add_argument("--batch", type=int, default=64, help="frames per onnxruntime call")
-    p.add_argument("--threads", type=int, default=0, help="onnxruntime threads (0: up to 4)")
+    p.add_argument("--batch", type=int_at_least(1), default=64, help="frames per onnxruntime call")
+    p.add_argument("--threads", type=count, default=0, help="onnxruntime threads (0: up to 4)")
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -43,10 +44,11 @@ def add_make_bag_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--labels-topic", default="/ground_truth",
                    help="vision_msgs/Classification ground truth topic ('' for none)")
     p.add_argument("--split", default="test", choices=["train", "test"], help="split of the image source")
-    p.add_argument("--limit", type=int, default=0, help="N images spread evenly over the set (0: all)")
-    p.add_argument("--rate", type=float, default=10.0, help="frame rate of the header stamps (Hz)")
+    p.add_argument("--limit", type=count, default=0, help="N images spread evenly over the set (0: all)")
+    p.add_argument("--rate", type=positive_float, default=10.0, help="frame rate of the header stamps (Hz)")
     p.add_argument("--frame-id", default="camera", help="header.frame_id")
-    p.add_argument("--jpeg-quality", type=int, default=95)
+    p.add_argument("--jpeg-quality", type=int_between(1, 100), default=95,
+                   help="JPEG quality 1..100 for --encoding jpeg")
     p.add_argument("--resize", default="", help="resize every image to WxH first (e.g. 320x240)")
     p.add_argument("--force", action="store_true", help="replace an existing bag directory")
     p.add_argument("--compression", default="", choices=["", "message", "file"],

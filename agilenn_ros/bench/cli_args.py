@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+from agilenn_ros.cli_types import count, positive_float
 
 
 def add_bench_arguments(p: argparse.ArgumentParser) -> None:
@@ -18,10 +19,10 @@ def add_bench_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--firmware", default="", help="firmware report (default: results/firmware.json when present)")
     p.add_argument("--jpeg-encoder", default="", help="measured JPEG encoder report for the edge-only device times "
                    "(default: results/jpeg_m7.json; `make jpeg-report`); without one they are assumed")
-    p.add_argument("--limit", type=int, default=0, help="test images (default: all; --quick: 500)")
-    p.add_argument("--timing-frames", type=int, default=0, help="frames timed one by one on the edge "
+    p.add_argument("--limit", type=count, default=0, help="test images (default: all; --quick: 500)")
+    p.add_argument("--timing-frames", type=count, default=0, help="frames timed one by one on the edge "
                    "(default 200; --quick: 30)")
-    p.add_argument("--calibration", type=int, default=0, help="images for the all-channels codec tables "
+    p.add_argument("--calibration", type=count, default=0, help="images for the all-channels codec tables "
                    "(default 1000; --quick: 300)")
-    p.add_argument("--clock-mhz", type=float, default=216.0, help="device clock for device times")
-    p.add_argument("--threads", type=int, default=0, help="onnxruntime threads for the accuracy passes")
+    p.add_argument("--clock-mhz", type=positive_float, default=216.0, help="device clock for device times")
+    p.add_argument("--threads", type=count, default=0, help="onnxruntime threads for the accuracy passes")

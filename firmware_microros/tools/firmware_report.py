@@ -36,6 +36,16 @@ TICKS_PER_INSN = (2**ICOUNT_SHIFT) * FPGAIO_HZ / 1e9   # 6.4
 COMPARED_PREFIXES = ("model ", "frame ", "logit_q ", "payload ", "packed ", "check ", "result ")
 
 
+
+def _shown_path(path: str) -> str:
+    """``path`` relative to the repository when it lies inside it, so the committed report names
+    no developer's checkout."""
+    repo = Path(__file__).resolve().parents[2]
+    try:
+        return str(Path(path).resolve().relative_to(repo))
+    except ValueError:
+        return path
+
 def run(cmd: list[str], **kw: Any) -> subprocess.CompletedProcess:
     return subprocess.run(cmd, check=True, capture_output=True, text=True, **kw)
 
@@ -298,7 +308,7 @@ def main(argv: list[str] | None = None) -> int:
                         "note": "core + golden frames + expected outputs + semihosting I/O"},
         "objects": m["objects"],
         "per_frame": m["per_frame"],
-        "model": {"bundle": args.bundle or "synthetic", "model_id": golden.get("model_id"),
+        "model": {"bundle": _shown_path(args.bundle) if args.bundle else "synthetic", "model_id": golden.get("model_id"),
                   "model_hash": golden.get("model_hash"), "synthetic": golden.get("synthetic"),
                   "test_images": golden.get("test_images")},
         "toolchain": {
