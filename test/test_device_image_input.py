@@ -67,6 +67,10 @@ def test_reliable_camera_large_frames_all_arrive_and_counts(cifar_bundle: Path, 
         pub.publish(_image(camera, 64, 48, 12))
         assert transport.spin_until(lambda: images.counts.received == 11, 10)
         assert images.counts.missing == 2 and images.counts.lost_in_transport == 2
+        # the camera pauses for 40 frame periods (or its publisher restarts): not a loss
+        pub.publish(_image(camera, 64, 48, 52))
+        assert transport.spin_until(lambda: images.counts.received == 12, 10)
+        assert images.counts.missing == 2
         # a depth image: unusable, counted
         pub.publish(_image(camera, 32, 24, 13, encoding="16UC1"))
         assert transport.spin_until(lambda: images.counts.unusable == 1, 10)

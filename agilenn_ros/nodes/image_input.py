@@ -38,6 +38,9 @@ IMAGE_QOS_CHOICES = ("auto", "reliable", "best_effort")
 IMAGE_DEPTH = 10                    # room for a burst; the device takes only the newest
 DRAIN_PERIOD_S = 0.002              # how often the pending frame is handed to the device
 
+PAUSE_FRAMES = 10
+"""A stamp gap of this many frame periods or more is a pause of the stream, not lost frames."""
+
 
 @dataclass
 class ImageCounts:
@@ -170,7 +173,9 @@ class ImageInput:
 
     def _count_missing(self, stamp_ns: int) -> None:
         """Frames absent between this stamp and the previous one, judged by the median frame
-        period of the last regular gaps (needs 3 of them; stamps 0 or going back are ignored)."""
+        period of the last regular gaps (needs 3 of them; stamps 0 or going back are ignored).
+        A gap of ``PAUSE_FRAMES`` periods or more is a pause of the stream (a camera stopped, a
+        bag or publisher restarted), not a loss: it restarts the period estimate."""
         if stamp_ns <= 0:
             return
         gap, self._last_stamp = stamp_ns - self._last_stamp, stamp_ns
@@ -178,6 +183,9 @@ class ImageInput:
             return
         if len(self._periods) >= 3:
             missing = int(round(gap / statistics.median(self._periods))) - 1
+            if missing >= PAUSE_FRAMES:
+                self._periods.clear()  # the stream paused or its publisher restarted: not a loss
+                return
             if missing > 0:
                 self.counts.missing += missing
                 return
