@@ -19,17 +19,8 @@ command -v dpkg-source >/dev/null 2>&1 || { echo "fetch_libjpeg_turbo.sh: dpkg-s
 mkdir -p "$out"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-. /etc/os-release
-codename=${VERSION_CODENAME:-bookworm}
-cat > "$work/sources.list" <<LIST
-deb-src http://deb.debian.org/debian $codename main
-deb-src http://deb.debian.org/debian-security $codename-security main
-deb-src http://deb.debian.org/debian $codename-updates main
-LIST
-mkdir -p "$work/lists/partial" "$work/cache/archives/partial"
-opts="-o Dir::Etc::SourceList=$work/sources.list -o Dir::Etc::SourceParts=/dev/null \
- -o Dir::State::Lists=$work/lists -o Dir::Cache=$work/cache -o APT::Sandbox::User=root"
-apt-get $opts -qq update
+. "$(dirname "$0")/apt_source_env.sh"
+apt_source_setup "$work"
 spec=libjpeg-turbo
 if [ -n "$want" ]; then spec="libjpeg-turbo=$want"; fi
 mkdir -p "$work/src"

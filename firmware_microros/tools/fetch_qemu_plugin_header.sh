@@ -9,17 +9,8 @@ mkdir -p "$out"
 if [ -f "$out/qemu-plugin.h" ]; then exit 0; fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-. /etc/os-release
-codename=${VERSION_CODENAME:-bookworm}
-cat > "$work/sources.list" <<LIST
-deb-src http://deb.debian.org/debian $codename main
-deb-src http://deb.debian.org/debian-security $codename-security main
-deb-src http://deb.debian.org/debian $codename-updates main
-LIST
-mkdir -p "$work/lists/partial" "$work/cache/archives/partial"
-opts="-o Dir::Etc::SourceList=$work/sources.list -o Dir::Etc::SourceParts=/dev/null \
- -o Dir::State::Lists=$work/lists -o Dir::Cache=$work/cache -o APT::Sandbox::User=root"
-apt-get $opts -qq update
+. "$(dirname "$0")/apt_source_env.sh"
+apt_source_setup "$work"
 # Source version = binary version without a binNMU suffix (+bN).
 version=$(dpkg-query -W -f='${Version}' qemu-system-arm | sed 's/+b[0-9]*$//')
 (cd "$work" && apt-get $opts -qq source --download-only "qemu=$version")
