@@ -189,8 +189,10 @@ def config_dir() -> Path:
 
 
 def available_profiles() -> list[str]:
+    """Training profiles in the config folder (node parameter files, which hold
+    ``ros__parameters``, are not profiles)."""
     return sorted(p.name[: -len(".yaml")] for p in config_dir().glob("*.yaml")
-                  if not p.name.startswith("params"))
+                  if not p.name.startswith("params") and "ros__parameters" not in p.read_text(encoding="utf-8"))
 
 
 def load_profile(name_or_path: str) -> Profile:

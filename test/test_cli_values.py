@@ -30,3 +30,21 @@ def test_bad_number_is_one_usage_line_exit_2(argv: list[str], flag: str, words: 
     last = err.strip().splitlines()[-1]
     assert stop.value.code == 2, err
     assert f"argument {flag}" in last and words in last and "Traceback" not in err, err
+
+
+def test_bench_edge_names_each_bad_value(capsys) -> None:
+    assert main(["bench-edge", "--devices", "0", "--rate-hz", "-1", "--json", "X"]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert lines == ["agilenn bench-edge: error: --devices must be >= 1, got '0'",
+                     "agilenn bench-edge: error: --rate-hz must be > 0, got -1.0"]
+
+
+def test_make_bag_yuv422_needs_only_an_even_width(tmp_path) -> None:
+    import numpy as np
+    from agilenn_ros.bag.make_bag import write_eval_bag
+    from agilenn_ros.data.imageset import ImageSet
+    labels, names = np.array([0, 1]), ["a", "b"]
+    write_eval_bag(ImageSet(np.zeros((2, 37, 46, 3), np.uint8), labels, names), tmp_path / "ok", encoding="yuv422_yuy2")
+    with pytest.raises(ValueError, match="needs an even width, not 45"):
+        write_eval_bag(ImageSet(np.zeros((2, 37, 45, 3), np.uint8), labels, names), tmp_path / "bad",
+                       encoding="yuv422_yuy2")

@@ -8,6 +8,7 @@ from agilenn_ros.config import ProfileError, available_profiles, load_profile, p
 def test_shipped_profiles_load() -> None:
     names = available_profiles()
     assert {"cifar10", "cifar10-paper", "digits"} <= set(names)
+    assert not {"device", "edge"} & set(names)   # node parameter files, not training profiles
     cifar = load_profile("cifar10")
     assert (cifar.data.input_size, cifar.model.channels, cifar.model.k, cifar.model.centroids) == (96, 24, 5, 8)
     assert cifar.feature_size == 16

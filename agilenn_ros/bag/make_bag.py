@@ -88,9 +88,11 @@ def write_eval_bag(data: ImageSet, out: str | Path, *, storage: str = "mcap", en
     enc = encoding.lower() if encoding.lower() in COMPRESSED_FORMATS else encoding
     if enc not in ENCODINGS:
         raise ValueError(f"encoding must be one of {', '.join(ENCODINGS)}, not {encoding!r}")
-    if resize is None and any(n % 2 for n in data.images.shape[1:3]) and enc in ("yuv422", "uyvy", "yuv422_yuy2",
-                                                                                "yuyv", "nv21", "nv24"):
-        raise ValueError(f"{enc} needs an even width and height; use --resize")
+    height, width = data.images.shape[1:3]
+    if resize is None and width % 2 and enc in ("yuv422", "uyvy", "yuv422_yuy2", "yuyv"):
+        raise ValueError(f"{enc} (4:2:2) needs an even width, not {width}; use --resize")
+    if resize is None and (width % 2 or height % 2) and enc in ("nv21", "nv24"):
+        raise ValueError(f"{enc} needs an even width and height, not {width}x{height}; use --resize")
     if rate_hz <= 0:
         raise ValueError("rate must be positive")
     start = int(time.time()) * 1_000_000_000 if start_ns is None else int(start_ns)

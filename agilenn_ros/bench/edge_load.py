@@ -322,10 +322,17 @@ def bench_edge_command(args: argparse.Namespace) -> int:
     try:
         devices = [int(d) for d in str(args.devices).split(",") if d.strip()]
     except ValueError:
-        print(f"error: --devices must be comma-separated integers, got {args.devices!r}", file=sys.stderr)
+        print(f"agilenn bench-edge: error: --devices must be comma-separated integers, got {args.devices!r}",
+              file=sys.stderr)
         return 2
-    if not devices or min(devices) < 1 or args.rate_hz <= 0 or args.duration <= 0 or not 0 <= args.malformed < 1:
-        print("error: --devices >= 1, --rate-hz > 0, --duration > 0 and 0 <= --malformed < 1", file=sys.stderr)
+    faults = [text for bad, text in (
+        (not devices or min(devices) < 1, f"--devices must be >= 1, got {args.devices!r}"),
+        (not args.rate_hz > 0, f"--rate-hz must be > 0, got {args.rate_hz}"),
+        (not args.duration > 0, f"--duration must be > 0, got {args.duration}"),
+        (not 0 <= args.malformed < 1, f"--malformed must be in [0, 1), got {args.malformed}")) if bad]
+    for text in faults:
+        print(f"agilenn bench-edge: error: {text}", file=sys.stderr)
+    if faults:
         return 2
     if args.quick:
         devices, duration = [34], 8.0
