@@ -17,4 +17,7 @@ void bench_put_u32(uint32_t v);
 void bench_put_i32(int32_t v);
 void bench_put_hex8(uint8_t v);
 
+/* CRC-32 (IEEE 802.3, reflected, as zlib.crc32) of n bytes: how outputs are compared. */
+uint32_t bench_crc32(const uint8_t *p, uint32_t n);
+
 #endif /* BENCH_IO_H */

@@ -1,5 +1,5 @@
 /*
- * bench_io_common.c - number formatting on top of bench_puts.
+ * bench_io_common.c - number formatting on top of bench_puts, and the CRC-32 of outputs.
  */
 #include "bench_io.h"
 
@@ -33,4 +33,18 @@ void bench_put_hex8(uint8_t v)
     buf[1] = digits[v & 15u];
     buf[2] = '\0';
     bench_puts(buf);
+}
+
+uint32_t bench_crc32(const uint8_t *p, uint32_t n)
+{
+    uint32_t crc = 0xFFFFFFFFu;
+    uint32_t i;
+    uint32_t k;
+    for (i = 0u; i < n; i++) {
+        crc ^= p[i];
+        for (k = 0u; k < 8u; k++) {
+            crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
+        }
+    }
+    return ~crc;
 }

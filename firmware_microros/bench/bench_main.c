@@ -11,20 +11,6 @@
 #include "bench_io.h"
 #include "golden_vectors.h"
 
-static uint32_t crc32(const uint8_t *p, uint32_t n)
-{
-    uint32_t crc = 0xFFFFFFFFu;
-    uint32_t i;
-    uint32_t k;
-    for (i = 0u; i < n; i++) {
-        crc ^= p[i];
-        for (k = 0u; k < 8u; k++) {
-            crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
-        }
-    }
-    return ~crc;
-}
-
 static int same(const uint8_t *a, const uint8_t *b, uint32_t n)
 {
     uint32_t i;
@@ -118,7 +104,7 @@ int main(void)
         bench_puts(g->name);
         put_kv("codec", res.codec);
         put_kv("len", res.payload_len);
-        put_kv("indices_crc", crc32(res.indices, AGN_REMOTE_COUNT));
+        put_kv("indices_crc", bench_crc32(res.indices, AGN_REMOTE_COUNT));
         bench_puts("\nlogit_q ");
         bench_put_u32(i);
         for (j = 0u; j < AGN_CLASSES; j++) {
@@ -144,7 +130,7 @@ int main(void)
         bench_puts("packed ");
         bench_put_u32(i);
         put_kv("len", res.payload_len);
-        put_kv("crc", crc32(res.payload, res.payload_len));
+        put_kv("crc", bench_crc32(res.payload, res.payload_len));
         bench_puts("\ncheck ");
         bench_put_u32(i);
         bench_puts(" ");

@@ -22,20 +22,6 @@ static const int jb_qualities[] = {JB_QUALITIES};
 static uint8_t jb_out[JB_OUT_CAPACITY];
 static jb_encoder_t jb_enc;
 
-static uint32_t crc32(const uint8_t *p, uint32_t n)
-{
-    uint32_t crc = 0xFFFFFFFFu;
-    uint32_t i;
-    uint32_t k;
-    for (i = 0u; i < n; i++) {
-        crc ^= p[i];
-        for (k = 0u; k < 8u; k++) {
-            crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
-        }
-    }
-    return ~crc;
-}
-
 int main(void)
 {
     static const char *const dct_names[] = {"islow", "ifast"};
@@ -72,7 +58,7 @@ int main(void)
                 bench_puts(" len ");
                 bench_put_u32(len);
                 bench_puts(" crc ");
-                bench_put_u32(crc32(jb_out, len));
+                bench_put_u32(bench_crc32(jb_out, len));
                 if (bench_is_target()) {
                     bench_puts(" ticks ");
                     bench_put_u32(t1 - t0);

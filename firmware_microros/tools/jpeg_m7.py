@@ -37,14 +37,11 @@ from typing import Any
 
 import numpy as np
 
-ICOUNT_SHIFT = 8
-TICKS_PER_INSN = (2**ICOUNT_SHIFT) * 25e6 / 1e9      # FPGAIO 25 MHz counter, 2^8 ns per insn
+# the same QEMU counting and disassembly helpers as the firmware report (this folder)
+from firmware_report import ICOUNT_SHIFT, TICKS_PER_INSN, return_addresses, run  # noqa: E402
+
 DCT_METHODS = ("islow", "ifast")
 SUBSET_SEED = 0                                      # agilenn bench's subset (bench/run.py pick_data)
-
-
-def run(cmd: list[str], **kw: Any) -> subprocess.CompletedProcess:
-    return subprocess.run(cmd, check=True, capture_output=True, text=True, **kw)
 
 
 # ------------------------------------------------------------------------------------------ frames
@@ -122,17 +119,6 @@ def symbol_table(nm: str, elf: Path) -> dict[str, tuple[int, int]]:
         elif len(p) == 3:
             table.setdefault(p[2], (int(p[0], 16), 0))
     return table
-
-
-def return_addresses(objdump: str, elf: Path, caller: str, callee: str) -> list[int]:
-    """Addresses right after each ``bl <callee>`` in ``caller``."""
-    text = run([objdump, "-d", "--no-show-raw-insn", str(elf)]).stdout
-    body = re.search(rf"^[0-9a-f]+ <{caller}>:\n(.*?)(?:\n\n|\Z)", text, re.S | re.M)
-    if not body:
-        raise SystemExit(f"jpeg_m7: {caller} not found in the disassembly of {elf}")
-    lines = [ln for ln in body.group(1).splitlines() if re.match(r"\s*[0-9a-f]+:", ln)]
-    return [int(lines[i + 1].split(":")[0], 16) for i, ln in enumerate(lines)
-            if re.search(rf"\bbl\s+[0-9a-f]+ <{callee}>", ln) and i + 1 < len(lines)]
 
 
 def section_sizes(size_tool: str, elf: Path) -> dict[str, int]:
