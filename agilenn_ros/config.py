@@ -76,6 +76,7 @@ class TrainConfig:
     seed: int = 0
     eval_batch_size: int = 500
     max_train_samples: int = 0           # 0: all (for quick experiments)
+    ema_decay: float = 0.0               # > 0: evaluate and export an EMA of the weights (e.g. 0.998)
 
 
 @dataclass(frozen=True)
@@ -163,6 +164,8 @@ def _validate(p: Profile) -> None:
         raise ProfileError(f"profile {p.name}: importance.level must be channel or element")
     if not 0.0 < imp.lam <= 1.0 or not 0.0 < imp.rho <= 1.0 or imp.steps < 1:
         raise ProfileError(f"profile {p.name}: need 0 < lam <= 1, 0 < rho <= 1, steps >= 1")
+    if not 0.0 <= p.train.ema_decay < 1.0:
+        raise ProfileError(f"profile {p.name}: train.ema_decay must be in [0, 1) (0: off), not {p.train.ema_decay}")
     v = p.data.val_size
     if not v > 0 or (v >= 1 and v != int(v)):
         raise ProfileError(f"profile {p.name}: data.val_size must be a fraction (0 < v < 1) or a whole "

@@ -6,7 +6,8 @@ BatchNorm and ReLU6) + a remote-predictor family body + logits head, configured 
 
 Training: SGD + Nesterov, warm-up then cosine, label smoothing, flip / pad-crop augmentation
 at source size, bf16 autocast where supported: the recipe of AgileNN's reference network.
-Resumable: ``OUT/last.pt`` after every epoch, ``OUT/best.pt`` at the best validation
+``train.ema_decay`` > 0: validation and the saved ``state_dict`` use the exponential moving
+average of the weights, as AgileNN's training does. Resumable: ``OUT/last.pt`` after every epoch, ``OUT/best.pt`` at the best validation
 accuracy (validation carved from the end of train), ``OUT/metrics.jsonl``.
 """
 from __future__ import annotations
@@ -26,6 +27,7 @@ from agilenn_ros.config import ModelConfig
 from agilenn_ros.data import ImageSet
 from agilenn_ros.training.augment import BatchPreparer
 from agilenn_ros.training.checkpoints import atomic_save
+from agilenn_ros.training.ema import ModelEMA
 from agilenn_ros.training.feature_extractor import FeatureExtractor
 from agilenn_ros.training.pretrain_reference import accuracy
 from agilenn_ros.training.remote_predictor import build_remote
@@ -88,11 +90,14 @@ def train_baseline(profile: BaselineProfile, kind: str, data: str, out_dir: Path
     steps_per_epoch = max(1, len(train) // cfg.batch_size)
     total, warmup = steps_per_epoch * epochs, int(cfg.warmup_epochs * steps_per_epoch)
     start_epoch, step, best, wall = 0, 0, -1.0, 0.0
+    ema = ModelEMA(model, cfg.ema_decay) if cfg.ema_decay > 0 else None
     if last_path.is_file() and not restart:
         ckpt = torch.load(last_path, map_location="cpu", weights_only=False)
         if ckpt["kind"] != kind:
             raise ValueError(f"{last_path} is a {ckpt['kind']} baseline, not {kind}; use another --out or --restart")
-        model.load_state_dict(ckpt["state_dict"])
+        model.load_state_dict(ckpt.get("live_state_dict", ckpt["state_dict"]))
+        if ema is not None and "ema" in ckpt:
+            ema.load_state_dict(ckpt["ema"])
         opt.load_state_dict(ckpt["optimizer"])
         start_epoch, step, best, wall = ckpt["epoch"], ckpt["step"], ckpt["best_val"], ckpt["wall_seconds"]
         prep.rng = np.random.default_rng(cfg.seed + 11 + 1000 * start_epoch)
@@ -119,23 +124,29 @@ def train_baseline(profile: BaselineProfile, kind: str, data: str, out_dir: Path
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+            if ema is not None:
+                ema.update(model)
             step += 1
             running += float(loss.detach())
             correct += int((logits.argmax(1) == y).sum())
             seen += len(y)
             bar.set_postfix(loss=f"{running / (i + 1):.3f}", acc=f"{correct / max(1, seen):.3f}")
-        val_acc = accuracy(model, val, prep, cfg.eval_batch_size, bf16)
+        evaluated = ema.module if ema is not None else model
+        val_acc = accuracy(evaluated, val, prep, cfg.eval_batch_size, bf16)
         wall += time.time() - t0
         log_record(log_path, {"stage": f"baseline-{kind}", "epoch": epoch + 1, "loss": running / steps_per_epoch,
                         "train_accuracy": correct / max(1, seen), "val_accuracy": val_acc,
                         "epoch_seconds": time.time() - t0, "wall_seconds": wall})
         ckpt = {"kind": kind, "profile": profile.to_dict(), "class_names": train.class_names,
-                "state_dict": model.state_dict(), "epoch": epoch + 1, "step": step, "wall_seconds": wall,
+                "state_dict": evaluated.state_dict(), "epoch": epoch + 1, "step": step, "wall_seconds": wall,
                 "best_val": max(best, val_acc), "val_accuracy": val_acc, "data": str(data)}
         if val_acc > best:
             best = val_acc
             atomic_save(ckpt, best_path)
-        atomic_save({**ckpt, "optimizer": opt.state_dict()}, last_path)
+        resume_state: dict[str, Any] = {"optimizer": opt.state_dict()}
+        if ema is not None:
+            resume_state.update(live_state_dict=model.state_dict(), ema=ema.state_dict())
+        atomic_save({**ckpt, **resume_state}, last_path)
     if not best_path.is_file():
         raise ValueError(f"{out_dir}: no epoch was trained (epochs={epochs}); nothing to export")
     return best_path

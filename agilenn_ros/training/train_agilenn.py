@@ -3,7 +3,9 @@
 Resumable: ``OUT/last.pt`` is written after every epoch and picked up by the next run (unless
 ``restart``); ``OUT/best.pt`` holds the best validation accuracy; ``OUT/metrics.jsonl`` gets
 one JSON line per epoch (loss parts, accuracies, achieved skewness, disorder violation rate,
-learned alpha, wall time). Every checkpoint (and ``OUT/reference.pt``) is written atomically and
+learned alpha, wall time). With ``train.ema_decay`` > 0 validation, ``best.pt`` and ``last.pt``'s
+``model`` hold the exponential moving average of the weights (``last.pt`` also keeps the live
+weights and the average for resuming). Every checkpoint (and ``OUT/reference.pt``) is written atomically and
 records the profile, the class names and a fingerprint of the images; a rerun refuses, in one
 line, to resume or reuse one that does not match (``--restart`` starts over, reference included),
 and re-trains a reference network whose pre-training was interrupted.
@@ -26,6 +28,7 @@ from agilenn_ros.data.training_data import TrainingData
 from agilenn_ros.training.augment import BatchPreparer
 from agilenn_ros.training.checkpoints import (CheckpointError, atomic_save, checkpoint_kind, identity_problem,
                                               read_checkpoint)
+from agilenn_ros.training.ema import ModelEMA
 from agilenn_ros.training.evaluation import evaluate_agilenn
 from agilenn_ros.training.importance import channel_importance, element_importance, zero_baseline_gradients
 from agilenn_ros.training.losses import (disorder_loss_channel, disorder_loss_element, skewness,
@@ -125,13 +128,14 @@ def train_agilenn(profile: Profile, data: str, out_dir: Path, reference: Path | 
     total_steps = steps_per_epoch * cfg.epochs
     opt = sgd(model, cfg, cfg.lr)
     start_epoch, step, best_val, wall = 0, 0, -1.0, 0.0
+    resumed: dict[str, Any] = {}
 
     if last_path.is_file() and not restart:
-        ckpt = load_checkpoint(last_path)
+        ckpt = resumed = load_checkpoint(last_path)
         problem = identity_problem(ckpt, profile, identity, last_path)
         if problem:
             raise CheckpointError(f"{problem}; {RESTART_HINT}")
-        model.load_state_dict(ckpt["model"])
+        model.load_state_dict(ckpt.get("live_model", ckpt["model"]))
         opt.load_state_dict(ckpt["optimizer"])
         body = build_reference_body(profile, classes, ckpt["reference_body"])
         start_epoch, step, best_val, wall = ckpt["epoch"], ckpt["step"], ckpt["best_val"], ckpt["wall_seconds"]
@@ -160,6 +164,9 @@ def train_agilenn(profile: Profile, data: str, out_dir: Path, reference: Path | 
             log_record(log_path, {"stage": "preselect", "order": order.tolist(),
                             "topk_appearance": [round(float(s), 4) for s in share]})
     model = model.to(memory_format=torch.channels_last)
+    ema = ModelEMA(model, cfg.ema_decay) if cfg.ema_decay > 0 else None
+    if ema is not None and "ema" in resumed:
+        ema.load_state_dict(resumed["ema"])
     g0 = zero_baseline_gradients(body, (profile.model.channels, profile.feature_size, profile.feature_size), classes)
     rng = np.random.default_rng(cfg.seed + 7 + start_epoch)
     warmup = int(cfg.warmup_epochs * steps_per_epoch)
@@ -191,6 +198,8 @@ def train_agilenn(profile: Profile, data: str, out_dir: Path, reference: Path | 
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+            if ema is not None:
+                ema.update(model)
             step += 1
             with torch.no_grad():
                 sums["loss"] += float(loss)
@@ -202,7 +211,8 @@ def train_agilenn(profile: Profile, data: str, out_dir: Path, reference: Path | 
             bar.set_postfix(loss=f"{sums['loss'] / (i + 1):.3f}", acc=f"{sums['train_accuracy'] / (i + 1):.3f}",
                             skew=f"{sums['train_skewness'] / (i + 1):.3f}")
         train_seconds = time.time() - t_epoch
-        metrics = evaluate_agilenn(model, body, g0, val, prep, cfg.eval_batch_size, imp.steps, bf16)
+        evaluated = ema.module if ema is not None else model   # what best.pt holds and export ships
+        metrics = evaluate_agilenn(evaluated, body, g0, val, prep, cfg.eval_batch_size, imp.steps, bf16)
         wall += time.time() - t_epoch
         record = {"stage": "agilenn", "epoch": epoch + 1, "lr": lr,
                   **{key: value / steps_per_epoch for key, value in sums.items()},
@@ -210,14 +220,17 @@ def train_agilenn(profile: Profile, data: str, out_dir: Path, reference: Path | 
                   "epoch_train_seconds": train_seconds, "wall_seconds": wall,
                   "importance": "exact" if imp.exact else "cheap"}
         log_record(log_path, record)
-        ckpt = {"model": model.state_dict(), "reference_body": body.state_dict(), "profile": profile.to_dict(),
+        ckpt = {"model": evaluated.state_dict(), "reference_body": body.state_dict(), "profile": profile.to_dict(),
                 "class_names": train.class_names, "epoch": epoch + 1, "step": step, "wall_seconds": wall,
                 "best_val": max(best_val, metrics["accuracy"]), "val_metrics": metrics,
                 "data": str(data), "identity": identity, "val_origin": loaded.val_origin}
         if metrics["accuracy"] > best_val:
             best_val = metrics["accuracy"]
             atomic_save(ckpt, best_path)
-        atomic_save({**ckpt, "optimizer": opt.state_dict()}, last_path)
+        resume_state: dict[str, Any] = {"optimizer": opt.state_dict()}
+        if ema is not None:
+            resume_state.update(live_model=model.state_dict(), ema=ema.state_dict())
+        atomic_save({**ckpt, **resume_state}, last_path)
     if not best_path.is_file():
         raise CheckpointError(f"{out_dir}: no epoch was trained (epochs={cfg.epochs}); nothing to export")
     return best_path

@@ -1,0 +1,82 @@
+"""Unit tests of training parts: the straight-through quantizer and the weight EMA."""
+from __future__ import annotations
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from agilenn_ros.config import ProfileError, profile_from_dict  # noqa: E402
+from agilenn_ros.training.ema import ModelEMA  # noqa: E402
+from agilenn_ros.training.quantizer import SoftHardQuantizer, nearest_centroid  # noqa: E402
+
+
+def test_nearest_centroid_matches_argmin_for_any_centroid_order() -> None:
+    gen = torch.Generator().manual_seed(0)
+    x = torch.rand(4, 5, 6, 7, generator=gen) * 6
+    for _ in range(5):
+        c = torch.rand(8, generator=gen) * 6
+        expected = torch.argmin((x.unsqueeze(-1) - c).abs(), dim=-1)
+        assert torch.equal(nearest_centroid(x, c), expected)
+    # exactly on a midpoint: the smaller centroid wins; for ascending centroids (exported
+    # bundles, the device's thresholds) that is the lower index, as argmin's first minimum
+    c = torch.tensor([1.0, 3.0, 4.0])
+    assert nearest_centroid(torch.tensor([2.0, 3.5]), c).tolist() == [0, 1]
+    assert nearest_centroid(torch.tensor([2.0, 3.5]), c.flip(0)).tolist() == [2, 1]
+
+
+def test_channels_last_input_gives_the_same_indices() -> None:
+    x = torch.rand(2, 19, 16, 16) * 6
+    q = SoftHardQuantizer(8)
+    cl = x.contiguous(memory_format=torch.channels_last)
+    assert torch.equal(q(cl)[1], q.indices(x))
+
+
+def test_straight_through_gradients() -> None:
+    q = SoftHardQuantizer(4)
+    x = (torch.rand(3, 2, 5, 5) * 6).requires_grad_(True)
+    value, idx = q(x)
+    c = q.centroids().detach()
+    assert torch.equal(value.detach(), c[idx])               # forward: the nearest centroid
+    weights = torch.randn_like(x)
+    (value * weights).sum().backward()
+    assert torch.equal(x.grad, weights)                       # identity to the features
+    # to each centroid: the summed upstream gradient of its elements, through 6 * sigmoid(raw)
+    per_centroid = torch.stack([weights[idx == i].sum() for i in range(4)])
+    sig = torch.sigmoid(q.raw.detach())
+    assert torch.allclose(q.raw.grad, per_centroid * 6 * sig * (1 - sig), rtol=1e-5, atol=1e-5)
+
+
+def test_soft_mode_keeps_the_hard_forward_value() -> None:
+    q = SoftHardQuantizer(8, soft=True)
+    x = torch.rand(2, 3, 4, 4) * 6
+    value, idx = q(x)
+    assert torch.allclose(value, q.centroids()[idx])
+
+
+def test_ema_tracks_parameters_and_copies_integer_buffers() -> None:
+    model = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.BatchNorm1d(2))
+    ema = ModelEMA(model, decay=0.9)
+    with torch.no_grad():
+        model[0].weight.fill_(1.0)
+    model[1].num_batches_tracked.fill_(7)
+    before = ema.module[0].weight.clone()
+    ema.update(model)                       # warm-up: d = min(0.9, 2/11)
+    d = 2 / 11
+    assert torch.allclose(ema.module[0].weight, d * before + (1 - d) * 1.0)
+    assert int(ema.module[1].num_batches_tracked) == 7
+    for _ in range(200):
+        ema.update(model)
+    assert torch.allclose(ema.module[0].weight, torch.ones(2, 3), atol=1e-6)
+    assert not any(p.requires_grad for p in ema.module.parameters())
+    restored = ModelEMA(model, decay=0.9)
+    restored.load_state_dict(ema.state_dict())
+    assert restored.updates == ema.updates
+    assert torch.equal(restored.module[0].weight, ema.module[0].weight)
+
+
+@pytest.mark.parametrize("decay", [1.0, -0.1])
+def test_ema_decay_out_of_range(decay: float) -> None:
+    with pytest.raises(ValueError, match="decay"):
+        ModelEMA(torch.nn.Linear(2, 2), decay)
+    with pytest.raises(ProfileError, match="ema_decay"):
+        profile_from_dict({"dataset": "cifar10", "train": {"ema_decay": decay}}, "bad")
