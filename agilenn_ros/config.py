@@ -42,6 +42,7 @@ class ModelConfig:
     remote_widths: tuple[int, ...] = (64, 128, 256)
     mobilenet_first_stride24: int = 1    # MobileNetV2 24-channel stage stride (CIFAR style: 1)
     fusion_temperature: float = 6.0      # alpha = sigmoid(w / T)
+    quantizer_gradient: str = "ste"      # ste: straight-through (fast) | soft: soft-to-hard softmax (paper)
 
 
 @dataclass(frozen=True)
@@ -160,6 +161,8 @@ def _validate(p: Profile) -> None:
         raise ProfileError(f"profile {p.name}: centroids must be in 2..256")
     if m.remote not in ("resnet", "mobilenetv2"):
         raise ProfileError(f"profile {p.name}: remote must be resnet or mobilenetv2")
+    if m.quantizer_gradient not in ("ste", "soft"):
+        raise ProfileError(f"profile {p.name}: model.quantizer_gradient must be ste or soft")
     if imp.level not in ("channel", "element"):
         raise ProfileError(f"profile {p.name}: importance.level must be channel or element")
     if not 0.0 < imp.lam <= 1.0 or not 0.0 < imp.rho <= 1.0 or imp.steps < 1:

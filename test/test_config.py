@@ -27,6 +27,8 @@ def test_unknown_profile_lists_available() -> None:
     ({"dataset": "cifar10", "train": {"epochs": "ten"}}, "expected a number"),
     ({"dataset": "mnist"}, "dataset must be"),
     ({"dataset": "cifar10", "importance": {"level": "pixel"}}, "importance.level"),
+    ({"dataset": "cifar10", "model": {"quantizer_gradient": "gumbel"}}, "quantizer_gradient"),
+    ({"dataset": "cifar10", "train": {"ema_decay": 1.0}}, "ema_decay"),
 ])
 def test_invalid_profiles_raise(raw: dict, message: str) -> None:
     with pytest.raises(ProfileError, match=message):

@@ -32,7 +32,7 @@ class AgileNN(nn.Module):
         self.input_size = profile.data.input_size
         self.fe = FeatureExtractor(m)
         self.local = LocalPredictor(m.k, classes)
-        self.quantizer = SoftHardQuantizer(m.centroids)
+        self.quantizer = SoftHardQuantizer(m.centroids, soft=m.quantizer_gradient == "soft")
         self.remote = build_remote(m, m.channels - m.k, classes)
         self.fusion = Fusion(m.fusion_temperature)
         self.register_buffer("mean", torch.tensor(profile.data.mean).view(1, 3, 1, 1))
