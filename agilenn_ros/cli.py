@@ -76,6 +76,17 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_compare_runs(args: argparse.Namespace) -> int:
+    from agilenn_ros.training.compare_runs import RunLogError, markdown_table, summarise_run
+    try:
+        rows = [summarise_run(Path(run)) for run in args.runs]
+    except RunLogError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(markdown_table(rows))
+    return 0
+
+
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from agilenn_ros.runtime.evaluate import evaluate_command
     return evaluate_command(args)
@@ -167,6 +178,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--skip-metrics", action="store_true",
                    help="do not compute metrics.json (on the test split, else on the validation images)")
     p.set_defaults(func=_cmd_export)
+
+    p = sub.add_parser("compare-runs", help="one Markdown table row per training run (candidates side by side)")
+    p.add_argument("runs", nargs="+", help="run directories (metrics.jsonl; optional bundle/metrics.json, firmware.json)")
+    p.set_defaults(func=_cmd_compare_runs)
 
     p = sub.add_parser("evaluate", help="evaluate a model bundle with onnxruntime (no torch)")
     p.add_argument("--model", required=True, help="bundle directory or name (e.g. cifar10)")

@@ -1,0 +1,51 @@
+"""agilenn compare-runs: summaries from training logs, bundles and firmware reports."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from agilenn_ros.cli import main
+from agilenn_ros.training.compare_runs import RunLogError, markdown_table, summarise_run
+
+
+def _write_run(run: Path) -> None:
+    run.mkdir(parents=True)
+    lines = [{"stage": "reference", "epoch": 1, "val_accuracy": 0.5, "seconds": 60.0},
+             {"stage": "preselect", "order": [0, 1]},
+             {"stage": "agilenn", "epoch": 1, "val_accuracy": 0.61, "val_local_accuracy": 0.2, "val_skewness": 0.85,
+              "wall_seconds": 100.0},
+             {"stage": "agilenn", "epoch": 2, "val_accuracy": 0.70, "val_local_accuracy": 0.25, "val_skewness": 0.88,
+              "wall_seconds": 200.0},
+             {"stage": "agilenn", "epoch": 3, "val_accuracy": 0.69, "val_local_accuracy": 0.3, "val_skewness": 0.9,
+              "wall_seconds": 300.0}]
+    (run / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines))
+
+
+def test_summary_takes_the_best_epoch_and_adds_reference_time(tmp_path: Path) -> None:
+    _write_run(tmp_path / "a")
+    s = summarise_run(tmp_path / "a")
+    assert (s.epochs, s.best_epoch, s.val_accuracy, s.val_local_accuracy) == (3, 2, 0.70, 0.25)
+    assert s.minutes == pytest.approx(6.0)
+    assert s.payload_rans_mean is None and s.device_instructions is None
+    (tmp_path / "a" / "bundle").mkdir()
+    (tmp_path / "a" / "bundle" / "metrics.json").write_text(json.dumps({"payload_bytes": {"rans": {"mean": 231.5}}}))
+    (tmp_path / "a" / "firmware.json").write_text(json.dumps({"instructions_per_frame": 612345}))
+    s = summarise_run(tmp_path / "a")
+    assert (s.payload_rans_mean, s.device_instructions) == (231.5, 612345)
+    table = markdown_table([s])
+    assert "| a | agilenn | 3 | 0.7000 (2) | 0.2500 | 0.880 | 232 | 612,345 | 6.0 |" in table
+
+
+def test_bad_run_directories_are_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(RunLogError, match="no metrics.jsonl"):
+        summarise_run(tmp_path)
+    (tmp_path / "metrics.jsonl").write_text('{"stage": "reference", "epoch": 1}\n')
+    with pytest.raises(RunLogError, match="no epoch has finished"):
+        summarise_run(tmp_path)
+    (tmp_path / "metrics.jsonl").write_text("{not json\n")
+    with pytest.raises(RunLogError, match=r"metrics.jsonl:1: not a JSON line"):
+        summarise_run(tmp_path)
+    assert main(["compare-runs", str(tmp_path)]) == 1
+    assert "not a JSON line" in capsys.readouterr().err
