@@ -1048,16 +1048,45 @@ static __attribute__((noinline)) void dots16_dsp(const int16_t *px, int32_t *d, 
 }
 
 /*
- * DSP layer-2 pointwise + pooling + quantizer for 16 input channels and pixel vectors on an
- * 8-byte boundary (32 bytes each), per output channel in two passes over the row so that
- * neither loop runs out of registers:
- *   1. the dot products: the channel's 8 weight pairs stay in registers along the row, each
- *      pixel's 16 inputs come in with four LDRDs and go through 8 SMLADs (SMUAD first);
+ * Dot products of n >= 1 pixel vectors of 8 channels (8-byte aligned, 16 bytes each) with one
+ * output channel's 8 weights plus its bias, by hand: per pixel 2 LDRD (post-increment), 4
+ * SMLAD, STR, CMP, BNE; the 4 weight pairs, bias, pointers and end stay in registers.
+ */
+static __attribute__((noinline)) void dots8_dsp(const int16_t *px, int32_t *d, int32_t *d_end,
+                                                const int16_t *wo, int32_t bias)
+{
+    const uint32_t w0 = agn_load_pair(wo), w1 = agn_load_pair(wo + 2);
+    const uint32_t w2 = agn_load_pair(wo + 4), w3 = agn_load_pair(wo + 6);
+    int32_t a;
+    uint32_t lo;
+    uint32_t hi;
+    __asm__ volatile(
+        "1:\n\t"
+        "ldrd %[lo], %[hi], [%[px]], #8\n\t"
+        "smlad %[a], %[lo], %[w0], %[bias]\n\t"
+        "smlad %[a], %[hi], %[w1], %[a]\n\t"
+        "ldrd %[lo], %[hi], [%[px]], #8\n\t"
+        "smlad %[a], %[lo], %[w2], %[a]\n\t"
+        "smlad %[a], %[hi], %[w3], %[a]\n\t"
+        "str %[a], [%[d]], #4\n\t"
+        "cmp %[d], %[end]\n\t"
+        "bne 1b"
+        : [px] "+r"(px), [d] "+r"(d), [a] "=&r"(a), [lo] "=&r"(lo), [hi] "=&r"(hi)
+        : [w0] "r"(w0), [w1] "r"(w1), [w2] "r"(w2), [w3] "r"(w3), [bias] "r"(bias), [end] "r"(d_end)
+        : "cc", "memory");
+}
+
+/*
+ * DSP layer-2 pointwise + pooling + quantizer for 16 or 8 input channels (in_ch) and pixel
+ * vectors on an 8-byte boundary (32 or 16 bytes each), per output channel in two passes over
+ * the row so that neither loop runs out of registers:
+ *   1. the dot products: the channel's 8 (4) weight pairs stay in registers along the row, each
+ *      pixel's 16 (8) inputs come in with four (two) LDRDs and go through 8 (4) SMLADs;
  *   2. bias + requantization into the pooling sum (local channels), or the index (remote
  *      channels): a branch-free 3-step binary search over 7 thresholds (t[3], then t[1] or
  *      t[5], then t[2m]), each step one QSUB compare.
  */
-static void pw_quant_row16_dsp(const int16_t *in, uint32_t n_px, const int16_t *w,
+static void pw_quant_row_dsp(const int16_t *in, uint32_t n_px, uint32_t in_ch, const int16_t *w,
                                const int32_t *bias, uint32_t n_local, const agn_rq_t *rq,
                                int32_t hi, int32_t *pool, uint32_t n_remote, const int32_t *thr,
                                uint32_t n_thr, uint8_t *idx, uint32_t idx_stride)
@@ -1068,12 +1097,16 @@ static void pw_quant_row16_dsp(const int16_t *in, uint32_t n_px, const int16_t *
 
     for (x0 = 0u; x0 < n_px; x0 += AGN_PWQ_CHUNK) {
         const uint32_t n = (n_px - x0 < AGN_PWQ_CHUNK) ? n_px - x0 : AGN_PWQ_CHUNK; /* >= 1 */
-        const int16_t *const row = in + 16u * x0;
+        const int16_t *const row = in + in_ch * x0;
         uint32_t o;
         for (o = 0u; o < n_local + n_remote; o++) {
             const int32_t b = bias[o];
             uint32_t x;
-            dots16_dsp(row, dots, dots + n, w + 16u * o, b);
+            if (in_ch == 16u) {
+                dots16_dsp(row, dots, dots + n, w + 16u * o, b);
+            } else {
+                dots8_dsp(row, dots, dots + n, w + 8u * o, b);
+            }
             if (o < n_local) {
                 const int32_t mult = rq[o].mult;
                 const int32_t shift = rq[o].shift;
@@ -1112,9 +1145,9 @@ void agn_pw_quant_row(const int16_t *in, uint32_t n_px, uint32_t in_ch, const in
     uint32_t x;
 
 #if AGN_HAVE_DSP
-    if (in_ch == 16u && ((uintptr_t)in & 7u) == 0u) {
-        pw_quant_row16_dsp(in, n_px, w, bias, n_local, rq, hi, pool, n_remote, thr, n_thr, idx,
-                           idx_stride);
+    if ((in_ch == 16u || in_ch == 8u) && ((uintptr_t)in & 7u) == 0u) {
+        pw_quant_row_dsp(in, n_px, in_ch, w, bias, n_local, rq, hi, pool, n_remote, thr, n_thr, idx,
+                         idx_stride);
         return;
     }
 #endif
