@@ -29,6 +29,8 @@ def test_summary_takes_the_best_epoch_and_adds_reference_time(tmp_path: Path) ->
     assert (s.epochs, s.best_epoch, s.val_accuracy, s.val_local_accuracy) == (3, 2, 0.70, 0.25)
     assert s.minutes == pytest.approx(6.0)
     assert s.payload_rans_mean is None and s.device_instructions is None
+    (tmp_path / "a" / "evaluate.json").write_text(json.dumps({"payload_bytes": {"rans": {"mean": 199.0}}}))
+    assert summarise_run(tmp_path / "a").payload_rans_mean == 199.0
     (tmp_path / "a" / "bundle").mkdir()
     (tmp_path / "a" / "bundle" / "metrics.json").write_text(json.dumps({"payload_bytes": {"rans": {"mean": 231.5}}}))
     (tmp_path / "a" / "firmware.json").write_text(json.dumps({"instructions_per_frame": 612345}))

@@ -5,7 +5,8 @@ Reads only what training, export and the firmware report write (no torch):
 * ``RUN/metrics.jsonl`` (``agilenn train`` or ``train-baseline``): the best epoch's validation
   accuracy, local-predictor accuracy and skewness, the epochs, and the wall time (reference
   pre-training included when the run did it);
-* ``RUN/bundle/metrics.json`` when the run was exported there: rANS payload bytes (mean);
+* ``RUN/bundle/metrics.json`` when the run was exported there, else ``RUN/evaluate.json``
+  (``agilenn evaluate --json``): rANS payload bytes (mean);
 * ``RUN/firmware.json`` when ``make firmware-report`` was run on that bundle: device
   instructions per frame (worst frame, DSP kernels).
 
@@ -65,10 +66,11 @@ def summarise_run(run_dir: Path, name: str | None = None) -> RunSummary:
         best_epoch=int(best["epoch"]), val_accuracy=float(best["val_accuracy"]),
         val_local_accuracy=best.get("val_local_accuracy"), val_skewness=best.get("val_skewness"),
         minutes=(float(epochs[-1]["wall_seconds"]) + float(reference_seconds)) / 60.0)
-    bundle_metrics = run_dir / "bundle" / "metrics.json"
-    if bundle_metrics.is_file():
-        payload = json.loads(bundle_metrics.read_text(encoding="utf-8")).get("payload_bytes", {})
-        summary.payload_rans_mean = (payload.get("rans") or {}).get("mean")
+    for payload_file in (run_dir / "bundle" / "metrics.json", run_dir / "evaluate.json"):
+        if payload_file.is_file():
+            payload = json.loads(payload_file.read_text(encoding="utf-8")).get("payload_bytes") or {}
+            summary.payload_rans_mean = (payload.get("rans") or {}).get("mean")
+            break
     firmware = run_dir / "firmware.json"
     if firmware.is_file():
         summary.device_instructions = json.loads(firmware.read_text(encoding="utf-8")).get("instructions_per_frame")
