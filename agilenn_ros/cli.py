@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 from typing import Callable
-from agilenn_ros.cli_types import count, int_at_least
+from agilenn_ros.cli_types import count, int_at_least, positive_float
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -31,15 +31,24 @@ def _val_size_arg(text: str) -> float:
     return value
 
 
+def _minutes_arg(text: str) -> float:
+    """--max-minutes: 0 (no cap) or a positive number of minutes."""
+    if text.strip() in ("0", "0.0"):
+        return 0.0
+    return positive_float(text)
+
+
 def _cmd_train(args: argparse.Namespace) -> int:
     from agilenn_ros.config import load_profile
     from agilenn_ros.training.train_agilenn import train_agilenn
     profile = _with_val_size(load_profile(args.profile), args.val_size)
-    if args.epochs or args.exact_importance or args.max_train or args.threads:
+    if args.epochs or args.exact_importance or args.max_train or args.threads or args.max_minutes is not None:
         import dataclasses
         train = dataclasses.replace(profile.train, epochs=args.epochs or profile.train.epochs,
                                     max_train_samples=args.max_train or profile.train.max_train_samples,
-                                    threads=args.threads or profile.train.threads)
+                                    threads=args.threads or profile.train.threads,
+                                    max_minutes=profile.train.max_minutes if args.max_minutes is None
+                                    else args.max_minutes)
         imp = dataclasses.replace(profile.importance, exact=args.exact_importance or profile.importance.exact)
         profile = dataclasses.replace(profile, train=train, importance=imp)
     data = args.data or ("digits" if profile.dataset == "digits" else "")
@@ -111,9 +120,11 @@ def _cmd_train_baseline(args: argparse.Namespace) -> int:
     from agilenn_ros.baseline_config import load_baseline_profile
     from agilenn_ros.training.baselines import train_baseline
     profile = _with_val_size(load_baseline_profile(args.profile), args.val_size)
-    if args.threads:
+    if args.threads or args.max_minutes is not None:
         import dataclasses
-        profile = dataclasses.replace(profile, train=dataclasses.replace(profile.train, threads=args.threads))
+        profile = dataclasses.replace(profile, train=dataclasses.replace(
+            profile.train, threads=args.threads or profile.train.threads,
+            max_minutes=profile.train.max_minutes if args.max_minutes is None else args.max_minutes))
     data = args.data or ("digits" if profile.dataset == "digits" else "")
     if not data:
         print("error: --data is required for this baseline profile", file=sys.stderr)
@@ -161,6 +172,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="start over: ignore OUT/last.pt and OUT/best.pt and re-train OUT/reference.pt")
     p.add_argument("--threads", type=count, default=0,
                    help="torch threads (default: the profile's train.threads; 0 there means all cores)")
+    p.add_argument("--max-minutes", type=_minutes_arg, default=None,
+                   help="wall-time cap of the run (default: the profile's train.max_minutes; 0: none); a slower "
+                        "machine trains fewer epochs, the schedule still anneals")
     p.set_defaults(func=_cmd_train)
 
     p = sub.add_parser("pretrain-reference", help="pre-train the reference network used for importance")
@@ -214,6 +228,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--restart", action="store_true", help="ignore OUT/last.pt and start over")
     p.add_argument("--threads", type=count, default=0,
                    help="torch threads (default: the profile's train.threads; 0 there means all cores)")
+    p.add_argument("--max-minutes", type=_minutes_arg, default=None,
+                   help="wall-time cap of the run (default: the profile's train.max_minutes; 0: none); a slower "
+                        "machine trains fewer epochs, the schedule still anneals")
     p.set_defaults(func=_cmd_train_baseline)
 
     p = sub.add_parser("export-baseline", help="export a baseline checkpoint to a bundle under models/baselines/")

@@ -78,6 +78,7 @@ class TrainConfig:
     eval_batch_size: int = 500
     max_train_samples: int = 0           # 0: all (for quick experiments)
     ema_decay: float = 0.0               # > 0: evaluate and export an EMA of the weights (e.g. 0.998)
+    max_minutes: float = 0.0             # > 0: wall-time cap of the run; a slower machine trains fewer epochs
 
 
 @dataclass(frozen=True)
@@ -167,6 +168,8 @@ def _validate(p: Profile) -> None:
         raise ProfileError(f"profile {p.name}: importance.level must be channel or element")
     if not 0.0 < imp.lam <= 1.0 or not 0.0 < imp.rho <= 1.0 or imp.steps < 1:
         raise ProfileError(f"profile {p.name}: need 0 < lam <= 1, 0 < rho <= 1, steps >= 1")
+    if not p.train.max_minutes >= 0.0:
+        raise ProfileError(f"profile {p.name}: train.max_minutes must be >= 0 (0: no cap), not {p.train.max_minutes}")
     if not 0.0 <= p.train.ema_decay < 1.0:
         raise ProfileError(f"profile {p.name}: train.ema_decay must be in [0, 1) (0: off), not {p.train.ema_decay}")
     v = p.data.val_size

@@ -80,3 +80,51 @@ def test_ema_decay_out_of_range(decay: float) -> None:
         ModelEMA(torch.nn.Linear(2, 2), decay)
     with pytest.raises(ProfileError, match="ema_decay"):
         profile_from_dict({"dataset": "cifar10", "train": {"ema_decay": decay}}, "bad")
+
+
+def test_planned_epochs_fit_the_budget() -> None:
+    from agilenn_ros.training.time_budget import planned_epochs
+    assert planned_epochs(48, 1, 200.0, 100.0, 0.0) == 48            # no budget
+    assert planned_epochs(48, 1, 200.0, 100.0, 5400.0) == 48         # 200 + 47 x 100 <= 5400
+    assert planned_epochs(48, 1, 300.0, 200.0, 5400.0) == 26         # 1 + floor(5100 / 200)
+    assert planned_epochs(26, 10, 5000.0, 200.0, 5400.0) == 12       # a later correction
+    assert planned_epochs(26, 10, 9000.0, 200.0, 5400.0) == 10       # over budget: stop, keep what is done
+    assert planned_epochs(5, 5, 9000.0, 200.0, 5400.0) == 5          # finished runs stay as planned
+
+
+def test_time_budget_shortens_a_real_run(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import dataclasses
+    import json
+
+    from agilenn_ros.config import load_profile
+    from agilenn_ros.training.train_agilenn import load_checkpoint, train_agilenn
+    profile = load_profile("digits")
+    # a budget far below one epoch: the first epoch is kept, the plan drops to it, the run ends
+    profile = dataclasses.replace(profile, train=dataclasses.replace(profile.train, epochs=6, max_minutes=0.0001))
+    train_agilenn(profile, "digits", tmp_path / "run")
+    records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    epochs = [r for r in records if r.get("stage") == "agilenn"]
+    cut = [r for r in records if r.get("stage") == "time-budget"]
+    assert len(epochs) == 1 and len(cut) == 1
+    assert (cut[0]["planned_epochs"], cut[0]["new_planned_epochs"]) == (6, 1)
+    last = load_checkpoint(tmp_path / "run" / "last.pt")
+    assert (last["requested_epochs"], last["planned_epochs"]) == (6, 1)
+    # resuming the same plan does not train on; asking for more epochs does
+    train_agilenn(profile, "digits", tmp_path / "run")
+    assert len((tmp_path / "run" / "metrics.jsonl").read_text().splitlines()) == len(records)
+    longer = dataclasses.replace(profile, train=dataclasses.replace(profile.train, epochs=7, max_minutes=0.0))
+    train_agilenn(longer, "digits", tmp_path / "run")
+    assert load_checkpoint(tmp_path / "run" / "last.pt")["epoch"] == 7
+
+
+def test_baseline_time_budget(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import dataclasses
+    import json
+
+    from agilenn_ros.baseline_config import load_baseline_profile
+    from agilenn_ros.training.baselines import train_baseline
+    profile = load_baseline_profile("digits")
+    profile = dataclasses.replace(profile, train=dataclasses.replace(profile.train, max_minutes=0.0001))
+    train_baseline(profile, "local", "digits", tmp_path / "b", epochs=4)
+    records = [json.loads(line) for line in (tmp_path / "b" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["stage"] for r in records] == ["baseline-local", "time-budget"]

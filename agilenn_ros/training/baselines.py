@@ -33,6 +33,7 @@ from agilenn_ros.training.pretrain_reference import accuracy
 from agilenn_ros.training.remote_predictor import build_remote
 from agilenn_ros.training.run_io import load_train_val, log_record
 from agilenn_ros.training.runtime_setup import autocast, bf16_available, lr_at, setup_torch, sgd
+from agilenn_ros.training.time_budget import planned_epochs
 
 
 class BaselineNetwork(nn.Module):
@@ -76,7 +77,9 @@ def train_baseline(profile: BaselineProfile, kind: str, data: str, out_dir: Path
     """Train the ``kind`` network of ``profile``; returns OUT/best.pt."""
     net = profile.net(kind)
     cfg = profile.train
-    epochs = epochs or net.epochs or cfg.epochs
+    run_start = time.time()
+    epochs = requested = epochs or net.epochs or cfg.epochs
+    budget_offset = 0.0
     peak_lr = net.lr or cfg.lr
     out_dir.mkdir(parents=True, exist_ok=True)
     log_path, last_path, best_path = out_dir / "metrics.jsonl", out_dir / "last.pt", out_dir / "best.pt"
@@ -100,12 +103,17 @@ def train_baseline(profile: BaselineProfile, kind: str, data: str, out_dir: Path
             ema.load_state_dict(ckpt["ema"])
         opt.load_state_dict(ckpt["optimizer"])
         start_epoch, step, best, wall = ckpt["epoch"], ckpt["step"], ckpt["best_val"], ckpt["wall_seconds"]
+        if ckpt.get("requested_epochs") == requested:   # same plan: keep what the time budget cut it to
+            epochs = int(ckpt.get("planned_epochs", requested))
+            total = steps_per_epoch * epochs
+        budget_offset = float(ckpt.get("budget_seconds", wall))
         prep.rng = np.random.default_rng(cfg.seed + 11 + 1000 * start_epoch)
         print(f"resuming {kind} baseline from {last_path} at epoch {start_epoch}", flush=True)
     elif restart and log_path.exists():
         log_path.unlink()
     rng = np.random.default_rng(cfg.seed + 3 + start_epoch)
-    for epoch in range(start_epoch, epochs):
+    epoch = start_epoch
+    while epoch < epochs:
         t0 = time.time()
         model.train()
         order = rng.permutation(len(train))
@@ -137,9 +145,17 @@ def train_baseline(profile: BaselineProfile, kind: str, data: str, out_dir: Path
         log_record(log_path, {"stage": f"baseline-{kind}", "epoch": epoch + 1, "loss": running / steps_per_epoch,
                         "train_accuracy": correct / max(1, seen), "val_accuracy": val_acc,
                         "epoch_seconds": time.time() - t0, "wall_seconds": wall})
+        budget_seconds = budget_offset + time.time() - run_start
+        shorter = planned_epochs(epochs, epoch + 1, budget_seconds, time.time() - t0, cfg.max_minutes * 60.0)
+        if shorter < epochs:
+            log_record(log_path, {"stage": "time-budget", "after_epoch": epoch + 1, "planned_epochs": epochs,
+                                  "new_planned_epochs": shorter, "elapsed_seconds": budget_seconds,
+                                  "max_minutes": cfg.max_minutes})
+            epochs, total = shorter, steps_per_epoch * shorter
         ckpt = {"kind": kind, "profile": profile.to_dict(), "class_names": train.class_names,
                 "state_dict": evaluated.state_dict(), "epoch": epoch + 1, "step": step, "wall_seconds": wall,
-                "best_val": max(best, val_acc), "val_accuracy": val_acc, "data": str(data)}
+                "best_val": max(best, val_acc), "val_accuracy": val_acc, "data": str(data),
+                "requested_epochs": requested, "planned_epochs": epochs, "budget_seconds": budget_seconds}
         if val_acc > best:
             best = val_acc
             atomic_save(ckpt, best_path)
@@ -147,6 +163,7 @@ def train_baseline(profile: BaselineProfile, kind: str, data: str, out_dir: Path
         if ema is not None:
             resume_state.update(live_state_dict=model.state_dict(), ema=ema.state_dict())
         atomic_save({**ckpt, **resume_state}, last_path)
+        epoch += 1
     if not best_path.is_file():
         raise ValueError(f"{out_dir}: no epoch was trained (epochs={epochs}); nothing to export")
     return best_path

@@ -18,7 +18,7 @@ import torch
 from agilenn_ros.config import Profile
 
 # Settings that may change when a run is resumed (more epochs, other thread count).
-RESUMABLE_TRAIN_KEYS = ("epochs", "threads", "eval_batch_size")
+RESUMABLE_TRAIN_KEYS = ("epochs", "threads", "eval_batch_size", "max_minutes")
 REFERENCE_MODEL_KEYS = ("channels", "fe_hidden", "stride1", "stride2")
 
 

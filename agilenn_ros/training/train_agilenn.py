@@ -39,6 +39,7 @@ from agilenn_ros.training.reference import freeze, permute_input_channels
 from agilenn_ros.training.remote_predictor import ResNetRemote
 from agilenn_ros.training.run_io import load_training_data, log_record
 from agilenn_ros.training.runtime_setup import autocast, bf16_available, lr_at, setup_torch, sgd
+from agilenn_ros.training.time_budget import planned_epochs
 
 
 def load_data(profile: Profile, data: str, verbose: bool = True) -> TrainingData:
@@ -113,6 +114,7 @@ def model_from_checkpoint(ckpt: dict[str, Any]) -> tuple[Profile, AgileNN, ResNe
 def train_agilenn(profile: Profile, data: str, out_dir: Path, reference: Path | None = None,
                   restart: bool = False) -> Path:
     cfg, imp = profile.train, profile.importance
+    run_start = time.time()
     out_dir.mkdir(parents=True, exist_ok=True)
     log_path = out_dir / "metrics.jsonl"
     setup_torch(cfg)
@@ -125,7 +127,7 @@ def train_agilenn(profile: Profile, data: str, out_dir: Path, reference: Path | 
 
     model = AgileNN(profile, classes)
     steps_per_epoch = max(1, len(train) // cfg.batch_size)
-    total_steps = steps_per_epoch * cfg.epochs
+    epochs, budget_offset = cfg.epochs, 0.0   # the plan (time budget) and budget time of earlier runs
     opt = sgd(model, cfg, cfg.lr)
     start_epoch, step, best_val, wall = 0, 0, -1.0, 0.0
     resumed: dict[str, Any] = {}
@@ -139,6 +141,9 @@ def train_agilenn(profile: Profile, data: str, out_dir: Path, reference: Path | 
         opt.load_state_dict(ckpt["optimizer"])
         body = build_reference_body(profile, classes, ckpt["reference_body"])
         start_epoch, step, best_val, wall = ckpt["epoch"], ckpt["step"], ckpt["best_val"], ckpt["wall_seconds"]
+        if ckpt.get("requested_epochs") == cfg.epochs:   # same plan: keep what the time budget cut it to
+            epochs = int(ckpt.get("planned_epochs", cfg.epochs))
+        budget_offset = float(ckpt.get("budget_seconds", wall))
         prep.rng = np.random.default_rng(cfg.seed + 1000 * start_epoch)
         print(f"resuming from {last_path} at epoch {start_epoch}", flush=True)
     else:
@@ -172,13 +177,15 @@ def train_agilenn(profile: Profile, data: str, out_dir: Path, reference: Path | 
     warmup = int(cfg.warmup_epochs * steps_per_epoch)
     k = profile.model.k
 
-    for epoch in range(start_epoch, cfg.epochs):
+    total_steps = steps_per_epoch * epochs
+    epoch = start_epoch
+    while epoch < epochs:
         t_epoch = time.time()
         model.train()
         order = rng.permutation(len(train))
         sums = {"loss": 0.0, "ce": 0.0, "skew_loss": 0.0, "disorder_loss": 0.0, "train_accuracy": 0.0,
                 "train_skewness": 0.0}
-        bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{cfg.epochs}", unit="batch",
+        bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{epochs}", unit="batch",
                    leave=False, mininterval=2.0)
         for i in bar:
             idx = np.sort(order[i * cfg.batch_size:(i + 1) * cfg.batch_size])
@@ -220,10 +227,18 @@ def train_agilenn(profile: Profile, data: str, out_dir: Path, reference: Path | 
                   "epoch_train_seconds": train_seconds, "wall_seconds": wall,
                   "importance": "exact" if imp.exact else "cheap"}
         log_record(log_path, record)
+        budget_seconds = budget_offset + time.time() - run_start
+        shorter = planned_epochs(epochs, epoch + 1, budget_seconds, time.time() - t_epoch, cfg.max_minutes * 60.0)
+        if shorter < epochs:
+            log_record(log_path, {"stage": "time-budget", "after_epoch": epoch + 1, "planned_epochs": epochs,
+                                  "new_planned_epochs": shorter, "elapsed_seconds": budget_seconds,
+                                  "max_minutes": cfg.max_minutes})
+            epochs, total_steps = shorter, steps_per_epoch * shorter
         ckpt = {"model": evaluated.state_dict(), "reference_body": body.state_dict(), "profile": profile.to_dict(),
                 "class_names": train.class_names, "epoch": epoch + 1, "step": step, "wall_seconds": wall,
                 "best_val": max(best_val, metrics["accuracy"]), "val_metrics": metrics,
-                "data": str(data), "identity": identity, "val_origin": loaded.val_origin}
+                "data": str(data), "identity": identity, "val_origin": loaded.val_origin,
+                "requested_epochs": cfg.epochs, "planned_epochs": epochs, "budget_seconds": budget_seconds}
         if metrics["accuracy"] > best_val:
             best_val = metrics["accuracy"]
             atomic_save(ckpt, best_path)
@@ -231,6 +246,7 @@ def train_agilenn(profile: Profile, data: str, out_dir: Path, reference: Path | 
         if ema is not None:
             resume_state.update(live_model=model.state_dict(), ema=ema.state_dict())
         atomic_save({**ckpt, **resume_state}, last_path)
+        epoch += 1
     if not best_path.is_file():
         raise CheckpointError(f"{out_dir}: no epoch was trained (epochs={cfg.epochs}); nothing to export")
     return best_path

@@ -1,0 +1,28 @@
+"""A wall-time budget for a training run: fewer epochs on a slower machine, never a longer run.
+
+``train.max_minutes`` > 0 caps the whole run (reference pre-training included for
+``agilenn train``). After every epoch the planner projects the run's end from the last epoch's
+duration; when the planned epochs would not fit, it shortens the plan to the epochs that do, and
+the learning-rate schedule (warm-up then cosine, :func:`runtime_setup.lr_at`) is re-stretched over
+the new total so the run still anneals to zero. The first epoch decides most of the cut (it
+includes the warm-up); later corrections are small. A plan is never lengthened, and it keeps at
+least the epochs already done.
+"""
+from __future__ import annotations
+
+import math
+
+
+def planned_epochs(planned: int, epochs_done: int, elapsed_s: float, last_epoch_s: float,
+                   budget_s: float) -> int:
+    """Epochs the run should end with.
+
+    planned: the current plan; epochs_done: epochs finished (>= 1); elapsed_s: seconds since the
+    run started (everything counted against the budget); last_epoch_s: duration of the last epoch
+    (training and validation); budget_s: the budget in seconds (<= 0: no budget).
+    """
+    if budget_s <= 0 or epochs_done >= planned:
+        return planned
+    per_epoch = max(last_epoch_s, 1e-6)
+    fit = epochs_done + math.floor(max(0.0, budget_s - elapsed_s) / per_epoch)
+    return max(epochs_done, min(planned, fit))
