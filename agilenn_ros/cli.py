@@ -85,6 +85,32 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_estimate_training(args: argparse.Namespace) -> int:
+    import dataclasses
+    import json
+    from agilenn_ros.config import load_profile
+    from agilenn_ros.training.estimate import estimate_training
+    profile = load_profile(args.profile)
+    if args.threads or args.max_minutes is not None:
+        profile = dataclasses.replace(profile, train=dataclasses.replace(
+            profile.train, threads=args.threads or profile.train.threads,
+            max_minutes=profile.train.max_minutes if args.max_minutes is None else args.max_minutes))
+    est = estimate_training(profile, image_size=args.image_size, train_images=args.train_images,
+                            val_images=args.val_images, steps=args.steps, allow_bf16=not args.no_bf16)
+    print(f"profile {est['profile']}: {est['threads']} threads, {est['cpu_capability']}, "
+          f"{'bf16 autocast' if est['bf16'] else 'fp32'}, batch {est['batch_size']}")
+    print(f"  step {est['step_seconds']:.3f} s (reference pre-training {est['reference_step_seconds']:.3f} s), "
+          f"validation {1000 * est['val_seconds_per_image']:.2f} ms per image")
+    print(f"  reference {est['reference_minutes']:.1f} min + {est['epochs']} epochs x {est['epoch_minutes']:.2f} min "
+          f"= {est['projected_minutes']:.1f} min")
+    if est["max_minutes"] > 0:
+        print(f"  max_minutes {est['max_minutes']:g}: {est['epochs_within_budget']} epochs fit "
+              f"({est['projected_minutes_within_budget']:.1f} min)")
+    if args.json:
+        Path(args.json).write_text(json.dumps(est, indent=2) + "\n")
+    return 0
+
+
 def _cmd_compare_runs(args: argparse.Namespace) -> int:
     from agilenn_ros.training.compare_runs import RunLogError, markdown_table, summarise_run
     try:
@@ -192,6 +218,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--skip-metrics", action="store_true",
                    help="do not compute metrics.json (on the test split, else on the validation images)")
     p.set_defaults(func=_cmd_export)
+
+    p = sub.add_parser("estimate-training", help="time a few training steps and project a profile's wall time here")
+    p.add_argument("--profile", default="cifar10", help="profile name in config/ or a YAML path")
+    p.add_argument("--threads", type=count, default=0, help="as for train")
+    p.add_argument("--max-minutes", type=_minutes_arg, default=None, help="as for train")
+    p.add_argument("--image-size", type=int_at_least(1), default=32, help="source image side (default 32, CIFAR-10)")
+    p.add_argument("--train-images", type=int_at_least(1), default=45000, help="training images (default 45000)")
+    p.add_argument("--val-images", type=int_at_least(1), default=5000, help="validation images (default 5000)")
+    p.add_argument("--steps", type=int_at_least(1), default=5, help="timed steps (median; default 5)")
+    p.add_argument("--no-bf16", action="store_true", help="fp32 even where the CPU has bf16 (as an AVX2-only CPU)")
+    p.add_argument("--json", default="", help="write the figures to this JSON file")
+    p.set_defaults(func=_cmd_estimate_training)
 
     p = sub.add_parser("compare-runs", help="one Markdown table row per training run (candidates side by side)")
     p.add_argument("runs", nargs="+", help="run directories (metrics.jsonl; optional bundle/metrics.json, firmware.json)")

@@ -51,3 +51,17 @@ def test_bad_run_directories_are_named(tmp_path: Path, capsys: pytest.CaptureFix
         summarise_run(tmp_path)
     assert main(["compare-runs", str(tmp_path)]) == 1
     assert "not a JSON line" in capsys.readouterr().err
+
+
+def test_estimate_training_projects_the_profile(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("torch")
+    out = tmp_path / "est.json"
+    assert main(["estimate-training", "--profile", "digits", "--image-size", "8", "--train-images", "640",
+                 "--val-images", "64", "--steps", "1", "--max-minutes", "0.001", "--json", str(out)]) == 0
+    est = json.loads(out.read_text())
+    assert est["steps_per_epoch"] == 640 // est["batch_size"]
+    assert est["step_seconds"] > 0 and est["epochs"] >= 1
+    expected = est["reference_minutes"] + est["epochs"] * est["epoch_minutes"]
+    assert est["projected_minutes"] == pytest.approx(expected)
+    assert est["epochs_within_budget"] == 1          # a budget below one epoch keeps the first
+    assert "epochs fit" in capsys.readouterr().out

@@ -111,6 +111,34 @@ def model_from_checkpoint(ckpt: dict[str, Any]) -> tuple[Profile, AgileNN, ResNe
     return profile, model, body, list(ckpt["class_names"])
 
 
+def agilenn_step(model: AgileNN, body: torch.nn.Module, g0: torch.Tensor, x: torch.Tensor, y: torch.Tensor,
+                 profile: Profile, opt: torch.optim.Optimizer, ema: ModelEMA | None, bf16: bool) -> dict[str, float]:
+    """One optimiser step of AgileNN's joint loss (paper Section 4: lam * CE + (1 - lam) * (skewness
+    + disorder losses), importance by integrated gradients through the frozen reference ``body``).
+
+    x: normalised images [B, 3, S, S]; y: labels [B]. Returns the step's loss parts and training
+    accuracy / skewness as floats (keys of the epoch record).
+    """
+    imp, k = profile.importance, profile.model.k
+    with autocast(bf16):
+        out = model(x)
+        element = element_importance(body, out.features.float(), y, g0, imp.steps, imp.exact)
+    per_channel = channel_importance(element)
+    ce = F.cross_entropy(out.fused_logits, y, label_smoothing=profile.train.label_smoothing)
+    skew_l = skewness_loss(per_channel, k, imp.rho)
+    dis_l = disorder_loss_channel(per_channel, k) if imp.level == "channel" else disorder_loss_element(element, k)
+    loss = imp.lam * ce + (1 - imp.lam) * (skew_l + dis_l)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    if ema is not None:
+        ema.update(model)
+    with torch.no_grad():
+        return {"loss": float(loss), "ce": float(ce), "skew_loss": float(skew_l), "disorder_loss": float(dis_l),
+                "train_accuracy": float((out.fused_logits.argmax(1) == y).float().mean()),
+                "train_skewness": float(skewness(per_channel.detach(), k).mean())}
+
+
 def train_agilenn(profile: Profile, data: str, out_dir: Path, reference: Path | None = None,
                   restart: bool = False) -> Path:
     cfg, imp = profile.train, profile.importance
@@ -175,7 +203,6 @@ def train_agilenn(profile: Profile, data: str, out_dir: Path, reference: Path | 
     g0 = zero_baseline_gradients(body, (profile.model.channels, profile.feature_size, profile.feature_size), classes)
     rng = np.random.default_rng(cfg.seed + 7 + start_epoch)
     warmup = int(cfg.warmup_epochs * steps_per_epoch)
-    k = profile.model.k
 
     total_steps = steps_per_epoch * epochs
     epoch = start_epoch
@@ -194,27 +221,10 @@ def train_agilenn(profile: Profile, data: str, out_dir: Path, reference: Path | 
             lr = lr_at(step, total_steps, warmup, cfg.lr)
             for group in opt.param_groups:
                 group["lr"] = lr
-            with autocast(bf16):
-                out = model(x)
-                element = element_importance(body, out.features.float(), y, g0, imp.steps, imp.exact)
-            per_channel = channel_importance(element)
-            ce = F.cross_entropy(out.fused_logits, y, label_smoothing=cfg.label_smoothing)
-            skew_l = skewness_loss(per_channel, k, imp.rho)
-            dis_l = disorder_loss_channel(per_channel, k) if imp.level == "channel" else disorder_loss_element(element, k)
-            loss = imp.lam * ce + (1 - imp.lam) * (skew_l + dis_l)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            if ema is not None:
-                ema.update(model)
+            parts = agilenn_step(model, body, g0, x, y, profile, opt, ema, bf16)
             step += 1
-            with torch.no_grad():
-                sums["loss"] += float(loss)
-                sums["ce"] += float(ce)
-                sums["skew_loss"] += float(skew_l)
-                sums["disorder_loss"] += float(dis_l)
-                sums["train_accuracy"] += float((out.fused_logits.argmax(1) == y).float().mean())
-                sums["train_skewness"] += float(skewness(per_channel.detach(), k).mean())
+            for key, value in parts.items():
+                sums[key] += value
             bar.set_postfix(loss=f"{sums['loss'] / (i + 1):.3f}", acc=f"{sums['train_accuracy'] / (i + 1):.3f}",
                             skew=f"{sums['train_skewness'] / (i + 1):.3f}")
         train_seconds = time.time() - t_epoch
