@@ -35,7 +35,12 @@ def _minutes_arg(text: str) -> float:
     """--max-minutes: 0 (no cap) or a positive number of minutes."""
     if text.strip() in ("0", "0.0"):
         return 0.0
-    return positive_float(text)
+    try:
+        return positive_float(text)
+    except argparse.ArgumentTypeError as exc:
+        if "must be > 0" in str(exc):
+            raise argparse.ArgumentTypeError(f"must be 0 (no cap) or > 0 minutes, got {text}") from None
+        raise
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
@@ -95,6 +100,11 @@ def _cmd_estimate_training(args: argparse.Namespace) -> int:
         profile = dataclasses.replace(profile, train=dataclasses.replace(
             profile.train, threads=args.threads or profile.train.threads,
             max_minutes=profile.train.max_minutes if args.max_minutes is None else args.max_minutes))
+    import os
+    load = os.getloadavg()[0]
+    if load >= 0.5:
+        print(f"warning: load average {load:.1f} before timing: other work on this machine inflates the times below",
+              file=sys.stderr)
     est = estimate_training(profile, image_size=args.image_size, train_images=args.train_images,
                             val_images=args.val_images, steps=args.steps, allow_bf16=not args.no_bf16)
     print(f"profile {est['profile']}: {est['threads']} threads, {est['cpu_capability']}, "
@@ -104,8 +114,10 @@ def _cmd_estimate_training(args: argparse.Namespace) -> int:
     print(f"  reference {est['reference_minutes']:.1f} min + {est['epochs']} epochs x {est['epoch_minutes']:.2f} min "
           f"= {est['projected_minutes']:.1f} min")
     if est["max_minutes"] > 0:
-        print(f"  max_minutes {est['max_minutes']:g}: {est['epochs_within_budget']} epochs fit "
-              f"({est['projected_minutes_within_budget']:.1f} min)")
+        within = est["projected_minutes_within_budget"] <= est["max_minutes"]
+        print(f"  max_minutes {est['max_minutes']:g}: the plan would be cut to {est['epochs_within_budget']} epochs "
+              f"({est['projected_minutes_within_budget']:.1f} min)"
+              + ("" if within else "; even one epoch exceeds the cap: train keeps the first epoch and stops"))
     if args.json:
         Path(args.json).write_text(json.dumps(est, indent=2) + "\n")
     return 0

@@ -64,4 +64,4 @@ def test_estimate_training_projects_the_profile(tmp_path: Path, capsys: pytest.C
     expected = est["reference_minutes"] + est["epochs"] * est["epoch_minutes"]
     assert est["projected_minutes"] == pytest.approx(expected)
     assert est["epochs_within_budget"] == 1          # a budget below one epoch keeps the first
-    assert "epochs fit" in capsys.readouterr().out
+    assert "even one epoch exceeds the cap" in capsys.readouterr().out
