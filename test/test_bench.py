@@ -16,7 +16,8 @@ RATIOS = {"edge_only_over_agilenn", "edge_only_camera_jpeg_over_agilenn", "local
           "split_over_agilenn"}
 TARGETS = {"agilenn_e2e_ms_6mbps", "local_only_over_agilenn", "edge_only_over_agilenn",
            "edge_only_camera_jpeg_over_agilenn", "edge_only_over_agilenn_270kbps",
-           "edge_only_camera_jpeg_over_agilenn_270kbps", "accuracy_gap_to_edge_only_points"}
+           "edge_only_camera_jpeg_over_agilenn_270kbps", "accuracy_gap_to_edge_only_points",
+           "accuracy_gap_to_ratio_basis_points"}
 
 
 @pytest.fixture(scope="module")

@@ -73,7 +73,9 @@ TARGETS = (
     ("edge_only_camera_jpeg_over_agilenn", "hardware-JPEG camera edge-only / AgileNN at 6 Mbps", None, ""),
     ("edge_only_over_agilenn_270kbps", "best software edge-only / AgileNN at 270 kbps", 3.0, ">="),
     ("edge_only_camera_jpeg_over_agilenn_270kbps", "hardware-JPEG camera edge-only / AgileNN at 270 kbps", 2.5, ">="),
-    ("accuracy_gap_to_edge_only_points", "edge-only accuracy minus AgileNN's (points)", 1.5, "<="),
+    ("accuracy_gap_to_edge_only_points", "best edge-only variant's accuracy minus AgileNN's (points)", 1.5, "<="),
+    ("accuracy_gap_to_ratio_basis_points", "accuracy of the edge-only variant the 6 Mbps ratio uses minus "
+                                           "AgileNN's (points)", None, ""),
 )
 
 
@@ -82,10 +84,15 @@ def targets(rows: list[dict[str, Any]], rt: dict[str, Any]) -> dict[str, Any]:
     None when a scheme is missing or the figure has no goal)."""
     by_name = {r["name"]: r for r in rows}
     agilenn = by_name.get(rt.get("reference") or "")
-    edge = by_name.get(rt.get("basis", {}).get("edge_only_over_agilenn") or "")
-    gap = None
-    if agilenn and edge and agilenn.get("accuracy") is not None and edge.get("accuracy") is not None:
-        gap = 100.0 * (edge["accuracy"] - agilenn["accuracy"])
+    basis = by_name.get(rt.get("basis", {}).get("edge_only_over_agilenn") or "")
+    edge_rows = [r for r in rows if r.get("scheme") == "edge-only" and r.get("accuracy") is not None]
+    best_edge = max(edge_rows, key=lambda r: r["accuracy"]) if edge_rows else None
+    gap = basis_gap = None
+    if agilenn and agilenn.get("accuracy") is not None:
+        if best_edge is not None:
+            gap = 100.0 * (best_edge["accuracy"] - agilenn["accuracy"])
+        if basis and basis.get("accuracy") is not None:
+            basis_gap = 100.0 * (basis["accuracy"] - agilenn["accuracy"])
     slow = rt.get("per_link", {}).get(SLOW_LINK, {})
     values = {"agilenn_e2e_ms_6mbps": rt.get("reference_total_ms"),
               "local_only_over_agilenn": rt.get("local_only_over_agilenn"),
@@ -93,7 +100,8 @@ def targets(rows: list[dict[str, Any]], rt: dict[str, Any]) -> dict[str, Any]:
               "edge_only_camera_jpeg_over_agilenn": rt.get("edge_only_camera_jpeg_over_agilenn"),
               "edge_only_over_agilenn_270kbps": slow.get("edge_only_over_agilenn"),
               "edge_only_camera_jpeg_over_agilenn_270kbps": slow.get("edge_only_camera_jpeg_over_agilenn"),
-              "accuracy_gap_to_edge_only_points": gap}
+              "accuracy_gap_to_edge_only_points": gap,
+              "accuracy_gap_to_ratio_basis_points": basis_gap}
     out: dict[str, Any] = {}
     for key, what, goal, cmp in TARGETS:
         value = values[key]
