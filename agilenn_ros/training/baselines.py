@@ -33,7 +33,7 @@ from agilenn_ros.training.pretrain_reference import accuracy
 from agilenn_ros.training.remote_predictor import build_remote
 from agilenn_ros.training.run_io import load_train_val, log_record
 from agilenn_ros.training.runtime_setup import autocast, bf16_available, lr_at, setup_torch, sgd
-from agilenn_ros.training.time_budget import planned_epochs
+from agilenn_ros.training.time_budget import replan_after_epoch
 
 
 class BaselineNetwork(nn.Module):
@@ -146,12 +146,8 @@ def train_baseline(profile: BaselineProfile, kind: str, data: str, out_dir: Path
                         "train_accuracy": correct / max(1, seen), "val_accuracy": val_acc,
                         "epoch_seconds": time.time() - t0, "wall_seconds": wall})
         budget_seconds = budget_offset + time.time() - run_start
-        shorter = planned_epochs(epochs, epoch + 1, budget_seconds, time.time() - t0, cfg.max_minutes * 60.0)
-        if shorter < epochs:
-            log_record(log_path, {"stage": "time-budget", "after_epoch": epoch + 1, "planned_epochs": epochs,
-                                  "new_planned_epochs": shorter, "elapsed_seconds": budget_seconds,
-                                  "max_minutes": cfg.max_minutes})
-            epochs, total = shorter, steps_per_epoch * shorter
+        epochs = replan_after_epoch(log_path, epochs, epoch + 1, budget_seconds, time.time() - t0, cfg.max_minutes)
+        total = steps_per_epoch * epochs
         ckpt = {"kind": kind, "profile": profile.to_dict(), "class_names": train.class_names,
                 "state_dict": evaluated.state_dict(), "epoch": epoch + 1, "step": step, "wall_seconds": wall,
                 "best_val": max(best, val_acc), "val_accuracy": val_acc, "data": str(data),

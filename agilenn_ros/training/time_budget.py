@@ -11,6 +11,9 @@ least the epochs already done.
 from __future__ import annotations
 
 import math
+from pathlib import Path
+
+from agilenn_ros.training.run_io import log_record
 
 
 def planned_epochs(planned: int, epochs_done: int, elapsed_s: float, last_epoch_s: float,
@@ -26,3 +29,14 @@ def planned_epochs(planned: int, epochs_done: int, elapsed_s: float, last_epoch_
     per_epoch = max(last_epoch_s, 1e-6)
     fit = epochs_done + math.floor(max(0.0, budget_s - elapsed_s) / per_epoch)
     return max(epochs_done, min(planned, fit))
+
+
+def replan_after_epoch(log_path: Path | None, planned: int, epochs_done: int, elapsed_s: float,
+                       last_epoch_s: float, max_minutes: float) -> int:
+    """:func:`planned_epochs` for ``max_minutes``; a cut is logged as a ``time-budget`` record."""
+    shorter = planned_epochs(planned, epochs_done, elapsed_s, last_epoch_s, max_minutes * 60.0)
+    if shorter < planned:
+        log_record(log_path, {"stage": "time-budget", "after_epoch": epochs_done, "planned_epochs": planned,
+                              "new_planned_epochs": shorter, "elapsed_seconds": elapsed_s,
+                              "max_minutes": max_minutes})
+    return shorter

@@ -39,7 +39,7 @@ from agilenn_ros.training.reference import freeze, permute_input_channels
 from agilenn_ros.training.remote_predictor import ResNetRemote
 from agilenn_ros.training.run_io import load_training_data, log_record
 from agilenn_ros.training.runtime_setup import autocast, bf16_available, lr_at, setup_torch, sgd
-from agilenn_ros.training.time_budget import planned_epochs
+from agilenn_ros.training.time_budget import replan_after_epoch
 
 
 def load_data(profile: Profile, data: str, verbose: bool = True) -> TrainingData:
@@ -238,12 +238,8 @@ def train_agilenn(profile: Profile, data: str, out_dir: Path, reference: Path | 
                   "importance": "exact" if imp.exact else "cheap"}
         log_record(log_path, record)
         budget_seconds = budget_offset + time.time() - run_start
-        shorter = planned_epochs(epochs, epoch + 1, budget_seconds, time.time() - t_epoch, cfg.max_minutes * 60.0)
-        if shorter < epochs:
-            log_record(log_path, {"stage": "time-budget", "after_epoch": epoch + 1, "planned_epochs": epochs,
-                                  "new_planned_epochs": shorter, "elapsed_seconds": budget_seconds,
-                                  "max_minutes": cfg.max_minutes})
-            epochs, total_steps = shorter, steps_per_epoch * shorter
+        epochs = replan_after_epoch(log_path, epochs, epoch + 1, budget_seconds, time.time() - t_epoch, cfg.max_minutes)
+        total_steps = steps_per_epoch * epochs
         ckpt = {"model": evaluated.state_dict(), "reference_body": body.state_dict(), "profile": profile.to_dict(),
                 "class_names": train.class_names, "epoch": epoch + 1, "step": step, "wall_seconds": wall,
                 "best_val": max(best_val, metrics["accuracy"]), "val_metrics": metrics,
