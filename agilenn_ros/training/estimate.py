@@ -6,7 +6,10 @@ step, AgileNN's joint step (importance included) and validation per image. Proje
 wall time for the profile's epochs on ``train_images`` / ``val_images`` images and, when the
 profile has ``train.max_minutes``, the epochs that fit in it (the plan ``agilenn train`` would cut
 to, :mod:`agilenn_ros.training.time_budget`). Seconds are medians over ``steps`` timed steps
-after one warm-up step; a machine busy with other work gives longer times.
+after one warm-up step; a machine busy with other work gives longer times. Not timed but
+assumed: the reference network's per-epoch validation (a forward pass, no importance) is taken
+as a third of AgileNN's validation per image; data loading and channel pre-selection (about a
+minute for CIFAR-10) are not included.
 
 To see another machine's instruction set on this one, restrict PyTorch and oneDNN before the
 command, e.g. ``ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2`` (with ``--no-bf16``: an
