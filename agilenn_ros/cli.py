@@ -56,12 +56,18 @@ def _cmd_train(args: argparse.Namespace) -> int:
                                     else args.max_minutes)
         imp = dataclasses.replace(profile.importance, exact=args.exact_importance or profile.importance.exact)
         profile = dataclasses.replace(profile, train=train, importance=imp)
+    if args.teacher:
+        import dataclasses
+        if profile.distill.weight <= 0:
+            print(f"warning: --teacher is not used: profile {profile.name} has distill.weight 0 (no distillation)",
+                  file=sys.stderr)
+        profile = dataclasses.replace(profile, distill=dataclasses.replace(profile.distill, teacher=args.teacher))
     data = args.data or ("digits" if profile.dataset == "digits" else "")
     if not data:
         print("error: --data is required for this profile", file=sys.stderr)
         return 2
     best = train_agilenn(profile, data, Path(args.out), Path(args.reference) if args.reference else None,
-                         restart=args.restart)
+                         restart=args.restart, teacher_required=bool(args.teacher))
     print(f"best checkpoint: {best}")
     return 0
 
@@ -113,6 +119,8 @@ def _cmd_estimate_training(args: argparse.Namespace) -> int:
           f"validation {1000 * est['val_seconds_per_image']:.2f} ms per image")
     print(f"  reference {est['reference_minutes']:.1f} min + {est['epochs']} epochs x {est['epoch_minutes']:.2f} min "
           f"= {est['projected_minutes']:.1f} min")
+    if est["distillation"] != "off":
+        print(f"  distillation: {est['distillation']}")
     if est["max_minutes"] > 0:
         within = est["projected_minutes_within_budget"] <= est["max_minutes"]
         print(f"  max_minutes {est['max_minutes']:g}: the plan would be cut to {est['epochs_within_budget']} epochs "
@@ -213,6 +221,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-minutes", type=_minutes_arg, default=None,
                    help="wall-time cap of the run (default: the profile's train.max_minutes; 0: none); a slower "
                         "machine trains fewer epochs, the schedule still anneals")
+    p.add_argument("--teacher", default="",
+                   help="distillation teacher, a train-baseline checkpoint (default: the profile's distill.teacher; "
+                        "used when distill.weight > 0)")
     p.set_defaults(func=_cmd_train)
 
     p = sub.add_parser("pretrain-reference", help="pre-train the reference network used for importance")

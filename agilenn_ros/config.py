@@ -79,6 +79,16 @@ class TrainConfig:
     max_train_samples: int = 0           # 0: all (for quick experiments)
     ema_decay: float = 0.0               # > 0: evaluate and export an EMA of the weights (e.g. 0.998)
     max_minutes: float = 0.0             # > 0: wall-time cap of the run; a slower machine trains fewer epochs
+    local_ce_weight: float = 0.0         # > 0: extra cross-entropy on the local predictor alone (the
+                                         # fallback when the link is down), times this weight
+
+
+@dataclass(frozen=True)
+class DistillConfig:
+    """Knowledge distillation (Hinton et al. 2015) of the fused prediction from a teacher network."""
+    teacher: str = ""                    # baseline checkpoint (agilenn train-baseline --kind edge): best.pt
+    weight: float = 0.0                  # share of the prediction loss taken from the teacher (0: off)
+    temperature: float = 4.0             # softmax temperature of both teacher and student
 
 
 @dataclass(frozen=True)
@@ -91,6 +101,7 @@ class Profile:
     importance: ImportanceConfig = field(default_factory=ImportanceConfig)
     reference: ReferenceConfig = field(default_factory=ReferenceConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    distill: DistillConfig = field(default_factory=DistillConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -104,7 +115,7 @@ class Profile:
 
 _SECTIONS: dict[str, type] = {
     "data": DataConfig, "model": ModelConfig, "importance": ImportanceConfig,
-    "reference": ReferenceConfig, "train": TrainConfig,
+    "reference": ReferenceConfig, "train": TrainConfig, "distill": DistillConfig,
 }
 
 
@@ -172,6 +183,10 @@ def _validate(p: Profile) -> None:
         raise ProfileError(f"profile {p.name}: train.max_minutes must be >= 0 (0: no cap), not {p.train.max_minutes}")
     if not 0.0 <= p.train.ema_decay < 1.0:
         raise ProfileError(f"profile {p.name}: train.ema_decay must be in [0, 1) (0: off), not {p.train.ema_decay}")
+    if not p.train.local_ce_weight >= 0.0:
+        raise ProfileError(f"profile {p.name}: train.local_ce_weight must be >= 0, not {p.train.local_ce_weight}")
+    if not 0.0 <= p.distill.weight <= 1.0 or not p.distill.temperature > 0.0:
+        raise ProfileError(f"profile {p.name}: need 0 <= distill.weight <= 1 and distill.temperature > 0")
     v = p.data.val_size
     if not v > 0 or (v >= 1 and v != int(v)):
         raise ProfileError(f"profile {p.name}: data.val_size must be a fraction (0 < v < 1) or a whole "

@@ -7,6 +7,7 @@ the profile, the class names and a fingerprint of the training and validation im
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import pickle
 import zipfile
@@ -15,7 +16,7 @@ from typing import Any
 
 import torch
 
-from agilenn_ros.config import Profile
+from agilenn_ros.config import DistillConfig, Profile, TrainConfig
 
 # Settings that may change when a run is resumed (more epochs, other thread count).
 RESUMABLE_TRAIN_KEYS = ("epochs", "threads", "eval_batch_size", "max_minutes")
@@ -68,7 +69,12 @@ def _profile_view(profile: dict[str, Any], reference: bool) -> dict[str, Any]:
         return {"name": profile.get("name"), "data": profile.get("data"), "reference": profile.get("reference"),
                 "model": {k: (profile.get("model") or {}).get(k) for k in REFERENCE_MODEL_KEYS}}
     view = {k: v for k, v in profile.items() if k not in ("description",)}
-    view["train"] = {k: v for k, v in (profile.get("train") or {}).items() if k not in RESUMABLE_TRAIN_KEYS}
+    # settings added after a checkpoint was written compare at their defaults
+    train = {**dataclasses.asdict(TrainConfig()), **(profile.get("train") or {})}
+    view["train"] = {k: v for k, v in train.items() if k not in RESUMABLE_TRAIN_KEYS}
+    # the teacher's path may move between runs; its weight and temperature may not
+    distill = {**dataclasses.asdict(DistillConfig()), **(profile.get("distill") or {})}
+    view["distill"] = {k: v for k, v in distill.items() if k != "teacher"}
     return view
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import statistics
 import time
+from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
@@ -84,8 +85,10 @@ def estimate_training(profile: Profile, *, image_size: int, train_images: int, v
     opt = sgd(model, cfg, cfg.lr)
     ema = ModelEMA(model, cfg.ema_decay) if cfg.ema_decay > 0 else None
 
+    teacher, teacher_note = _teacher_for_timing(profile, classes)
+
     def joint_step() -> None:
-        agilenn_step(model, body, g0, prep(images, train=True), labels, profile, opt, ema, bf16)
+        agilenn_step(model, body, g0, prep(images, train=True), labels, profile, opt, ema, bf16, teacher)
 
     val_set = ImageSet(np.repeat(images, 2, axis=0), np.repeat(labels.numpy(), 2), [str(c) for c in range(classes)])
     evaluated = ema.module if ema is not None else model
@@ -112,5 +115,32 @@ def estimate_training(profile: Profile, *, image_size: int, train_images: int, v
         "projected_minutes": total_s / 60.0, "max_minutes": cfg.max_minutes,
         "epochs_within_budget": fit,
         "projected_minutes_within_budget": (reference_s + fit * epoch_s) / 60.0,
+        "distillation": teacher_note,
     }
+
+
+def _teacher_for_timing(profile: Profile, classes: int) -> tuple[torch.nn.Module | None, str]:
+    """The distillation teacher's network for timing (its weights do not matter): the checkpoint's
+    architecture when ``distill.teacher`` exists, else the edge network of ``config/baselines/<name>.yaml``.
+    Returns (network or None, a line saying what the step includes)."""
+    if profile.distill.weight <= 0:
+        return None, "off"
+    from agilenn_ros.baseline_config import load_baseline_profile
+    from agilenn_ros.training.baselines import BaselineNetwork
+    from agilenn_ros.training.checkpoints import CheckpointError
+    from agilenn_ros.training.distill import load_teacher
+    path = Path(profile.distill.teacher) if profile.distill.teacher else None
+    if path is not None and path.is_file():
+        try:
+            return load_teacher(path, profile, None), f"teacher {path} timed"
+        except CheckpointError:
+            pass   # not a usable teacher (train says why): time the baseline profile's edge network
+    try:
+        net = BaselineNetwork(load_baseline_profile(profile.name).net("edge"), classes)
+    except (ValueError, OSError, KeyError):
+        return None, "teacher not timed (no checkpoint and no baseline profile of this name)"
+    net.eval()
+    for p in net.parameters():
+        p.requires_grad_(False)
+    return net.to(memory_format=torch.channels_last), f"edge network of config/baselines/{profile.name}.yaml timed"
 

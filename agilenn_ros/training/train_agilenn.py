@@ -12,6 +12,8 @@ and re-trains a reference network whose pre-training was interrupted.
 """
 from __future__ import annotations
 
+import dataclasses
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -28,6 +30,7 @@ from agilenn_ros.data.training_data import TrainingData
 from agilenn_ros.training.augment import BatchPreparer
 from agilenn_ros.training.checkpoints import (CheckpointError, atomic_save, checkpoint_kind, identity_problem,
                                               read_checkpoint)
+from agilenn_ros.training.distill import distillation_loss, load_teacher
 from agilenn_ros.training.ema import ModelEMA
 from agilenn_ros.training.evaluation import evaluate_agilenn
 from agilenn_ros.training.importance import channel_importance, element_importance, zero_baseline_gradients
@@ -112,22 +115,39 @@ def model_from_checkpoint(ckpt: dict[str, Any]) -> tuple[Profile, AgileNN, ResNe
 
 
 def agilenn_step(model: AgileNN, body: torch.nn.Module, g0: torch.Tensor, x: torch.Tensor, y: torch.Tensor,
-                 profile: Profile, opt: torch.optim.Optimizer, ema: ModelEMA | None, bf16: bool) -> dict[str, float]:
-    """One optimiser step of AgileNN's joint loss (paper Section 4: lam * CE + (1 - lam) * (skewness
-    + disorder losses), importance by integrated gradients through the frozen reference ``body``).
+                 profile: Profile, opt: torch.optim.Optimizer, ema: ModelEMA | None, bf16: bool,
+                 teacher: torch.nn.Module | None = None) -> dict[str, float]:
+    """One optimiser step of AgileNN's joint loss (paper Section 4: lam * prediction loss + (1 - lam) *
+    (skewness + disorder losses), importance by integrated gradients through the frozen reference ``body``).
 
+    The prediction loss is the fused logits' cross-entropy, mixed with ``distill.weight`` of
+    knowledge distillation from ``teacher`` (frozen, same normalised input) when one is given,
+    plus ``train.local_ce_weight`` times the local predictor's own cross-entropy.
     x: normalised images [B, 3, S, S]; y: labels [B]. Returns the step's loss parts and training
     accuracy / skewness as floats (keys of the epoch record).
     """
-    imp, k = profile.importance, profile.model.k
+    imp, k, cfg, kd = profile.importance, profile.model.k, profile.train, profile.distill
     with autocast(bf16):
         out = model(x)
         element = element_importance(body, out.features.float(), y, g0, imp.steps, imp.exact)
+        if teacher is not None:
+            with torch.no_grad():
+                teacher_logits = teacher(x).float()
     per_channel = channel_importance(element)
-    ce = F.cross_entropy(out.fused_logits, y, label_smoothing=profile.train.label_smoothing)
+    ce = F.cross_entropy(out.fused_logits, y, label_smoothing=cfg.label_smoothing)
+    prediction = ce
+    parts: dict[str, float] = {}
+    if teacher is not None and kd.weight > 0:
+        kd_l = distillation_loss(out.fused_logits, teacher_logits, kd.temperature)
+        prediction = (1 - kd.weight) * ce + kd.weight * kd_l
+        parts["kd_loss"] = float(kd_l.detach())
+    if cfg.local_ce_weight > 0:
+        local_ce = F.cross_entropy(out.local_logits, y, label_smoothing=cfg.label_smoothing)
+        prediction = prediction + cfg.local_ce_weight * local_ce
+        parts["local_ce"] = float(local_ce.detach())
     skew_l = skewness_loss(per_channel, k, imp.rho)
     dis_l = disorder_loss_channel(per_channel, k) if imp.level == "channel" else disorder_loss_element(element, k)
-    loss = imp.lam * ce + (1 - imp.lam) * (skew_l + dis_l)
+    loss = imp.lam * prediction + (1 - imp.lam) * (skew_l + dis_l)
     opt.zero_grad(set_to_none=True)
     loss.backward()
     opt.step()
@@ -135,13 +155,41 @@ def agilenn_step(model: AgileNN, body: torch.nn.Module, g0: torch.Tensor, x: tor
         ema.update(model)
     with torch.no_grad():
         return {"loss": float(loss), "ce": float(ce), "skew_loss": float(skew_l), "disorder_loss": float(dis_l),
-                "train_accuracy": float((out.fused_logits.argmax(1) == y).float().mean()),
+                **parts, "train_accuracy": float((out.fused_logits.argmax(1) == y).float().mean()),
+                "train_local_accuracy": float((out.local_logits.argmax(1) == y).float().mean()),
                 "train_skewness": float(skewness(per_channel.detach(), k).mean())}
 
 
+def _teacher(profile: Profile, class_names: list[str], required: bool) -> tuple[Profile, torch.nn.Module | None]:
+    """The distillation teacher of ``profile.distill`` and the profile the run records.
+
+    required (the teacher was named on the command line): a missing or unfitting teacher is a
+    CheckpointError. Otherwise the profile's teacher is used when it exists and fits this data;
+    when not, a warning says so and the run trains without distillation (its checkpoints record
+    ``distill.weight`` 0), so a profile with a teacher still trains on other images.
+    """
+    kd = profile.distill
+    if kd.weight <= 0:
+        return profile, None
+    try:
+        if not kd.teacher:
+            raise CheckpointError(f"profile {profile.name}: distill.weight is {kd.weight} but no teacher is given "
+                                  "(distill.teacher in the profile or --teacher)")
+        teacher = load_teacher(Path(kd.teacher), profile, class_names)
+    except CheckpointError as exc:
+        if required:
+            raise
+        print(f"warning: training without distillation: {exc}", file=sys.stderr, flush=True)
+        return dataclasses.replace(profile, distill=dataclasses.replace(kd, weight=0.0)), None
+    print(f"distilling from {kd.teacher} (weight {kd.weight}, temperature {kd.temperature})", flush=True)
+    return profile, teacher
+
+
 def train_agilenn(profile: Profile, data: str, out_dir: Path, reference: Path | None = None,
-                  restart: bool = False) -> Path:
-    cfg, imp = profile.train, profile.importance
+                  restart: bool = False, teacher_required: bool = False) -> Path:
+    """Train (or resume) AgileNN into ``out_dir``; returns OUT/best.pt. ``teacher_required``: the
+    distillation teacher was named by the user (see :func:`_teacher`)."""
+    cfg = profile.train
     run_start = time.time()
     out_dir.mkdir(parents=True, exist_ok=True)
     log_path = out_dir / "metrics.jsonl"
@@ -150,6 +198,8 @@ def train_agilenn(profile: Profile, data: str, out_dir: Path, reference: Path | 
     loaded = load_data(profile, data)
     train, val, identity = loaded.train, loaded.val, loaded.identity()
     classes = len(train.class_names)
+    profile, teacher = _teacher(profile, train.class_names, teacher_required)
+    cfg, imp = profile.train, profile.importance
     prep = BatchPreparer(profile.data, seed=cfg.seed)
     last_path, best_path = out_dir / "last.pt", out_dir / "best.pt"
 
@@ -210,8 +260,7 @@ def train_agilenn(profile: Profile, data: str, out_dir: Path, reference: Path | 
         t_epoch = time.time()
         model.train()
         order = rng.permutation(len(train))
-        sums = {"loss": 0.0, "ce": 0.0, "skew_loss": 0.0, "disorder_loss": 0.0, "train_accuracy": 0.0,
-                "train_skewness": 0.0}
+        sums: dict[str, float] = {}
         bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{epochs}", unit="batch",
                    leave=False, mininterval=2.0)
         for i in bar:
@@ -221,10 +270,10 @@ def train_agilenn(profile: Profile, data: str, out_dir: Path, reference: Path | 
             lr = lr_at(step, total_steps, warmup, cfg.lr)
             for group in opt.param_groups:
                 group["lr"] = lr
-            parts = agilenn_step(model, body, g0, x, y, profile, opt, ema, bf16)
+            parts = agilenn_step(model, body, g0, x, y, profile, opt, ema, bf16, teacher)
             step += 1
             for key, value in parts.items():
-                sums[key] += value
+                sums[key] = sums.get(key, 0.0) + value
             bar.set_postfix(loss=f"{sums['loss'] / (i + 1):.3f}", acc=f"{sums['train_accuracy'] / (i + 1):.3f}",
                             skew=f"{sums['train_skewness'] / (i + 1):.3f}")
         train_seconds = time.time() - t_epoch

@@ -1,0 +1,130 @@
+"""Knowledge distillation from a baseline teacher and the local predictor's own loss (training side)."""
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from agilenn_ros.config import ProfileError, load_profile, profile_from_dict  # noqa: E402
+from agilenn_ros.training.checkpoints import CheckpointError  # noqa: E402
+from agilenn_ros.training.distill import distillation_loss, load_teacher  # noqa: E402
+
+
+def test_distillation_loss_is_zero_only_when_the_distributions_agree() -> None:
+    torch.manual_seed(0)
+    teacher = torch.randn(16, 10)
+    assert float(distillation_loss(teacher.clone(), teacher, 4.0)) == pytest.approx(0.0, abs=1e-6)
+    # adding a per-row constant does not change a softmax
+    assert float(distillation_loss(teacher + 3.0, teacher, 4.0)) == pytest.approx(0.0, abs=1e-5)
+    student = torch.randn(16, 10, requires_grad=True)
+    loss = distillation_loss(student, teacher, 4.0)
+    assert float(loss.detach()) > 0
+    loss.backward()
+    assert student.grad is not None and float(student.grad.abs().sum()) > 0
+    # T^2 scaling: at a high temperature the loss approaches the logit MSE / (2 * classes) (Hinton et al.)
+    t = 100.0
+    centred_s, centred_t = student.detach() - student.detach().mean(1, keepdim=True), teacher - teacher.mean(1, keepdim=True)
+    approx = float(((centred_s - centred_t) ** 2).sum(1).mean() / (2 * 10))
+    assert float(distillation_loss(student.detach(), teacher, t)) == pytest.approx(approx, rel=0.05)
+
+
+def test_profile_checks_distillation_settings() -> None:
+    raw = {"name": "p", "dataset": "digits", "distill": {"weight": 1.5}}
+    with pytest.raises(ProfileError, match="distill.weight"):
+        profile_from_dict(raw, "p")
+    with pytest.raises(ProfileError, match="distill.temperature"):
+        profile_from_dict({**raw, "distill": {"temperature": 0}}, "p")
+    with pytest.raises(ProfileError, match="local_ce_weight"):
+        profile_from_dict({"name": "p", "dataset": "digits", "train": {"local_ce_weight": -1}}, "p")
+    with pytest.raises(ProfileError, match="unknown key"):
+        profile_from_dict({**raw, "distill": {"teachr": "x"}}, "p")
+    ok = profile_from_dict({"name": "p", "dataset": "digits", "distill": {"teacher": "t.pt", "weight": 0.5}}, "p")
+    assert (ok.distill.teacher, ok.distill.weight, ok.distill.temperature) == ("t.pt", 0.5, 4.0)
+
+
+@pytest.fixture(scope="module")
+def digits_teacher(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from agilenn_ros.baseline_config import load_baseline_profile
+    from agilenn_ros.training.baselines import train_baseline
+    out = tmp_path_factory.mktemp("teacher")
+    return train_baseline(load_baseline_profile("digits"), "edge", "digits", out, epochs=1)
+
+
+def _distilling(teacher: str, weight: float = 0.7, local: float = 0.3):  # type: ignore[no-untyped-def]
+    profile = load_profile("digits")
+    return dataclasses.replace(profile, train=dataclasses.replace(profile.train, epochs=1, local_ce_weight=local),
+                               distill=dataclasses.replace(profile.distill, teacher=teacher, weight=weight))
+
+
+def test_training_with_a_teacher_logs_the_loss_parts(digits_teacher: Path, tmp_path: Path) -> None:
+    from agilenn_ros.training.train_agilenn import load_checkpoint, train_agilenn
+    best = train_agilenn(_distilling(str(digits_teacher)), "digits", tmp_path / "run")
+    records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    epoch = [r for r in records if r.get("stage") == "agilenn"][0]
+    assert epoch["kd_loss"] > 0 and epoch["local_ce"] > 0 and 0 <= epoch["train_local_accuracy"] <= 1
+    saved = load_checkpoint(best)["profile"]
+    assert saved["distill"]["weight"] == 0.7 and saved["train"]["local_ce_weight"] == 0.3
+    # resuming with the teacher at another path is the same run; another weight is not
+    moved = tmp_path / "moved.pt"
+    moved.write_bytes(digits_teacher.read_bytes())
+    train_agilenn(_distilling(str(moved)), "digits", tmp_path / "run")
+    with pytest.raises(CheckpointError, match="distill.weight"):
+        train_agilenn(_distilling(str(moved), weight=0.5), "digits", tmp_path / "run")
+
+
+def test_bad_teachers_are_refused_in_one_line(digits_teacher: Path, tmp_path: Path) -> None:
+    from agilenn_ros.training.train_agilenn import train_agilenn
+    with pytest.raises(CheckpointError, match="does not exist"):
+        train_agilenn(_distilling(str(tmp_path / "missing.pt")), "digits", tmp_path / "a", teacher_required=True)
+    with pytest.raises(CheckpointError, match="no teacher is given"):
+        train_agilenn(_distilling(""), "digits", tmp_path / "b", teacher_required=True)
+    not_a_baseline = tmp_path / "agilenn.pt"
+    torch.save({"model": {}, "reference_body": {}}, not_a_baseline)
+    with pytest.raises(CheckpointError, match="not a baseline checkpoint"):
+        train_agilenn(_distilling(str(not_a_baseline)), "digits", tmp_path / "c", teacher_required=True)
+    profile = load_profile("digits")
+    bigger = dataclasses.replace(profile, data=dataclasses.replace(profile.data, input_size=profile.data.input_size * 2))
+    with pytest.raises(CheckpointError, match="input_size"):
+        load_teacher(digits_teacher, bigger, None)
+    with pytest.raises(CheckpointError, match="classes"):
+        load_teacher(digits_teacher, profile, ["a", "b"])
+    teacher = load_teacher(digits_teacher, profile, None)
+    assert not any(p.requires_grad for p in teacher.parameters()) and not teacher.training
+
+
+def test_estimate_times_the_teacher(digits_teacher: Path) -> None:
+    from agilenn_ros.training.estimate import estimate_training
+    est = estimate_training(_distilling(str(digits_teacher)), image_size=8, train_images=256, val_images=64, steps=1)
+    assert est["distillation"].startswith("teacher ")
+    off = estimate_training(load_profile("digits"), image_size=8, train_images=256, val_images=64, steps=1)
+    assert off["distillation"] == "off"
+
+
+def test_cli_teacher_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import yaml
+
+    from agilenn_ros.cli import main
+    profile = tmp_path / "kd.yaml"
+    profile.write_text(yaml.safe_dump({"name": "digits", "dataset": "digits", "distill": {"weight": 0.5}}))
+    code = main(["train", "--profile", str(profile), "--out", str(tmp_path / "run"),
+                 "--teacher", str(tmp_path / "nope.pt")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "nope.pt does not exist" in err[0]
+    code = main(["train", "--profile", "digits", "--out", str(tmp_path / "run2"), "--epochs", "1",
+                 "--max-train", "64", "--teacher", str(tmp_path / "nope.pt")])
+    assert code == 0 and "--teacher is not used" in capsys.readouterr().err
+
+
+def test_a_profile_teacher_that_is_not_there_trains_without_distillation(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from agilenn_ros.training.train_agilenn import load_checkpoint, train_agilenn
+    best = train_agilenn(_distilling(str(tmp_path / "missing.pt")), "digits", tmp_path / "run")
+    assert "training without distillation" in capsys.readouterr().err
+    saved = load_checkpoint(best)["profile"]
+    assert saved["distill"]["weight"] == 0.0 and saved["train"]["local_ce_weight"] == 0.3
+    epoch = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()][-1]
+    assert "kd_loss" not in epoch and epoch["local_ce"] > 0
