@@ -92,6 +92,20 @@ def test_planned_epochs_fit_the_budget() -> None:
     assert planned_epochs(5, 5, 9000.0, 200.0, 5400.0) == 5          # finished runs stay as planned
 
 
+def test_a_cut_plan_grows_back_but_a_finished_one_stays(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from agilenn_ros.training.time_budget import replan_after_epoch
+    log = tmp_path / "m.jsonl"
+    # a slow first epoch cut 48 to 26; the next epochs are fast: back to the requested 48, not beyond
+    assert replan_after_epoch(log, 26, 48, 2, 300.0, 100.0, 90.0) == 48
+    assert replan_after_epoch(log, 48, 48, 3, 400.0, 100.0, 90.0) == 48
+    assert replan_after_epoch(log, 30, 48, 10, 2000.0, 100.0, 90.0) == 44      # 10 + floor(3400 / 100)
+    assert replan_after_epoch(log, 5, 48, 5, 300.0, 100.0, 90.0) == 5          # finished: annealed, not re-opened
+    records = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [(r["planned_epochs"], r["new_planned_epochs"]) for r in records] == [(26, 48), (30, 44)]
+
+
 def test_time_budget_shortens_a_real_run(tmp_path) -> None:  # type: ignore[no-untyped-def]
     import dataclasses
     import json

@@ -146,7 +146,7 @@ def train_baseline(profile: BaselineProfile, kind: str, data: str, out_dir: Path
                         "train_accuracy": correct / max(1, seen), "val_accuracy": val_acc,
                         "epoch_seconds": time.time() - t0, "wall_seconds": wall})
         budget_seconds = budget_offset + time.time() - run_start
-        epochs = replan_after_epoch(log_path, epochs, epoch + 1, budget_seconds, time.time() - t0, cfg.max_minutes)
+        epochs = replan_after_epoch(log_path, epochs, requested, epoch + 1, budget_seconds, time.time() - t0, cfg.max_minutes)
         total = steps_per_epoch * epochs
         ckpt = {"kind": kind, "profile": profile.to_dict(), "class_names": train.class_names,
                 "state_dict": evaluated.state_dict(), "epoch": epoch + 1, "step": step, "wall_seconds": wall,

@@ -4,9 +4,10 @@
 ``agilenn train``). After every epoch the planner projects the run's end from the last epoch's
 duration; when the planned epochs would not fit, it shortens the plan to the epochs that do, and
 the learning-rate schedule (warm-up then cosine, :func:`runtime_setup.lr_at`) is re-stretched over
-the new total so the run still anneals to zero. The first epoch decides most of the cut (it
-includes the warm-up); later corrections are small. A plan is never lengthened, and it keeps at
-least the epochs already done.
+the new total so the run still anneals to zero. Later epochs correct the plan both ways: when a
+slow epoch (the first one pays for kernel selection; another job may have shared the cores) made
+the cut too deep, the plan grows back, never beyond the requested epochs. A plan keeps at least
+the epochs already done, and a finished plan is never re-opened (its schedule has annealed).
 """
 from __future__ import annotations
 
@@ -31,12 +32,16 @@ def planned_epochs(planned: int, epochs_done: int, elapsed_s: float, last_epoch_
     return max(epochs_done, min(planned, fit))
 
 
-def replan_after_epoch(log_path: Path | None, planned: int, epochs_done: int, elapsed_s: float,
+def replan_after_epoch(log_path: Path | None, planned: int, requested: int, epochs_done: int, elapsed_s: float,
                        last_epoch_s: float, max_minutes: float) -> int:
-    """:func:`planned_epochs` for ``max_minutes``; a cut is logged as a ``time-budget`` record."""
-    shorter = planned_epochs(planned, epochs_done, elapsed_s, last_epoch_s, max_minutes * 60.0)
-    if shorter < planned:
+    """The plan after ``epochs_done`` epochs: :func:`planned_epochs` of the ``requested`` epochs for
+    ``max_minutes``, unless the current plan is finished. A change is logged as a ``time-budget``
+    record."""
+    if epochs_done >= planned:
+        return planned
+    new = planned_epochs(requested, epochs_done, elapsed_s, last_epoch_s, max_minutes * 60.0)
+    if new != planned:
         log_record(log_path, {"stage": "time-budget", "after_epoch": epochs_done, "planned_epochs": planned,
-                              "new_planned_epochs": shorter, "elapsed_seconds": elapsed_s,
+                              "new_planned_epochs": new, "elapsed_seconds": elapsed_s,
                               "max_minutes": max_minutes})
-    return shorter
+    return new

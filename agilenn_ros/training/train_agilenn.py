@@ -287,7 +287,7 @@ def train_agilenn(profile: Profile, data: str, out_dir: Path, reference: Path | 
                   "importance": "exact" if imp.exact else "cheap"}
         log_record(log_path, record)
         budget_seconds = budget_offset + time.time() - run_start
-        epochs = replan_after_epoch(log_path, epochs, epoch + 1, budget_seconds, time.time() - t_epoch, cfg.max_minutes)
+        epochs = replan_after_epoch(log_path, epochs, cfg.epochs, epoch + 1, budget_seconds, time.time() - t_epoch, cfg.max_minutes)
         total_steps = steps_per_epoch * epochs
         ckpt = {"model": evaluated.state_dict(), "reference_body": body.state_dict(), "profile": profile.to_dict(),
                 "class_names": train.class_names, "epoch": epoch + 1, "step": step, "wall_seconds": wall,
