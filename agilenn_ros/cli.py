@@ -123,7 +123,8 @@ def _cmd_estimate_training(args: argparse.Namespace) -> int:
         print(f"  distillation: {est['distillation']}")
     if est["max_minutes"] > 0:
         within = est["projected_minutes_within_budget"] <= est["max_minutes"]
-        print(f"  max_minutes {est['max_minutes']:g}: the plan would be cut to {est['epochs_within_budget']} epochs "
+        plan = ("the plan keeps" if est["epochs_within_budget"] >= est["epochs"] else "the plan would be cut to")
+        print(f"  max_minutes {est['max_minutes']:g}: {plan} {est['epochs_within_budget']} epochs "
               f"({est['projected_minutes_within_budget']:.1f} min)"
               + ("" if within else "; even one epoch exceeds the cap: train keeps the first epoch and stops"))
     if args.json:
@@ -133,11 +134,18 @@ def _cmd_estimate_training(args: argparse.Namespace) -> int:
 
 def _cmd_compare_runs(args: argparse.Namespace) -> int:
     from agilenn_ros.training.compare_runs import RunLogError, markdown_table, summarise_run
-    try:
-        rows = [summarise_run(Path(run)) for run in args.runs]
-    except RunLogError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    rows, problems = [], []
+    for run in args.runs:
+        try:
+            rows.append(summarise_run(Path(run)))
+        except RunLogError as exc:
+            problems.append(str(exc))
+    if not rows:   # nothing to compare: every directory named was refused
+        for problem in problems:
+            print(f"error: {problem}", file=sys.stderr)
         return 1
+    for problem in problems:   # e.g. the empty OUT of a run that never finished an epoch
+        print(f"warning: skipped {problem}", file=sys.stderr)
     print(markdown_table(rows))
     return 0
 

@@ -51,6 +51,14 @@ def test_bad_run_directories_are_named(tmp_path: Path, capsys: pytest.CaptureFix
         summarise_run(tmp_path)
     assert main(["compare-runs", str(tmp_path)]) == 1
     assert "not a JSON line" in capsys.readouterr().err
+    # beside a real run, a directory that is not one is skipped with a warning
+    good = tmp_path / "good"
+    good.mkdir()
+    (good / "metrics.jsonl").write_text(json.dumps({"stage": "agilenn", "epoch": 1, "val_accuracy": 0.5,
+                                                    "wall_seconds": 60.0}) + "\n")
+    assert main(["compare-runs", str(good), str(tmp_path / "missing")]) == 0
+    captured = capsys.readouterr()
+    assert "| good | agilenn | 1 | 0.5000 (1)" in captured.out and "warning: skipped" in captured.err
 
 
 def test_estimate_training_projects_the_profile(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -113,7 +113,8 @@ def test_cli_teacher_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureF
     code = main(["train", "--profile", str(profile), "--out", str(tmp_path / "run"),
                  "--teacher", str(tmp_path / "nope.pt")])
     err = capsys.readouterr().err.strip().splitlines()
-    assert code == 2 and len(err) == 1 and "nope.pt does not exist" in err[0]
+    assert code == 2 and len(err) == 1 and "nope.pt does not exist" in err[0] and "--out DIR" in err[0]
+    assert not (tmp_path / "run").exists()   # a refused run leaves no empty output directory
     code = main(["train", "--profile", "digits", "--out", str(tmp_path / "run2"), "--epochs", "1",
                  "--max-train", "64", "--teacher", str(tmp_path / "nope.pt")])
     assert code == 0 and "--teacher is not used" in capsys.readouterr().err

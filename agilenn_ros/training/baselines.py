@@ -81,11 +81,11 @@ def train_baseline(profile: BaselineProfile, kind: str, data: str, out_dir: Path
     epochs = requested = epochs or net.epochs or cfg.epochs
     budget_offset = 0.0
     peak_lr = net.lr or cfg.lr
-    out_dir.mkdir(parents=True, exist_ok=True)
     log_path, last_path, best_path = out_dir / "metrics.jsonl", out_dir / "last.pt", out_dir / "best.pt"
     setup_torch(cfg)
     bf16 = cfg.bf16 and bf16_available()
     train, val = load_baseline_data(profile, data, max_train)
+    out_dir.mkdir(parents=True, exist_ok=True)   # after the data checks: a refused run leaves no empty OUT
     classes = len(train.class_names)
     model = BaselineNetwork(net, classes).to(memory_format=torch.channels_last)
     opt = sgd(model, cfg, peak_lr)

@@ -30,8 +30,10 @@ def load_teacher(path: Path, profile: Profile, class_names: list[str] | None) ->
     from agilenn_ros.baseline_config import baseline_profile_from_dict
     from agilenn_ros.training.baselines import BaselineNetwork
     if not path.is_file():
+        out = str(path.parent) if path.name == "best.pt" else "DIR"
         raise CheckpointError(f"distillation teacher {path} does not exist: train it first with agilenn "
-                              f"train-baseline --profile {profile.name} --kind edge --data DATA --out {path.parent}")
+                              f"train-baseline --profile {profile.name} --kind edge --data DATA --out {out} "
+                              "(it writes best.pt there)")
     ckpt = read_checkpoint(path)
     if checkpoint_kind(ckpt) != "baseline" or ckpt.get("kind") not in TEACHER_KINDS:
         raise CheckpointError(f"distillation teacher {path}: not a baseline checkpoint of kind "

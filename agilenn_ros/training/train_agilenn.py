@@ -191,7 +191,6 @@ def train_agilenn(profile: Profile, data: str, out_dir: Path, reference: Path | 
     distillation teacher was named by the user (see :func:`_teacher`)."""
     cfg = profile.train
     run_start = time.time()
-    out_dir.mkdir(parents=True, exist_ok=True)
     log_path = out_dir / "metrics.jsonl"
     setup_torch(cfg)
     bf16 = cfg.bf16 and bf16_available()
@@ -200,6 +199,7 @@ def train_agilenn(profile: Profile, data: str, out_dir: Path, reference: Path | 
     classes = len(train.class_names)
     profile, teacher = _teacher(profile, train.class_names, teacher_required)
     cfg, imp = profile.train, profile.importance
+    out_dir.mkdir(parents=True, exist_ok=True)   # after the data and teacher checks: a refused run leaves no empty OUT
     prep = BatchPreparer(profile.data, seed=cfg.seed)
     last_path, best_path = out_dir / "last.pt", out_dir / "best.pt"
 
