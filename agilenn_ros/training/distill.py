@@ -52,6 +52,11 @@ def load_teacher(path: Path, profile: Profile, class_names: list[str] | None) ->
                               f"this run has {list(class_names)[:6]}")
     net = BaselineNetwork(teacher_profile.net(ckpt["kind"]), len(ckpt["class_names"]))
     net.load_state_dict(ckpt["state_dict"])
+    return frozen_teacher(net)
+
+
+def frozen_teacher(net: nn.Module) -> nn.Module:
+    """``net`` as a teacher: eval mode, no gradients, channels-last (as the student trains)."""
     net.eval()
     for p in net.parameters():
         p.requires_grad_(False)

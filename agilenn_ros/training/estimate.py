@@ -128,7 +128,7 @@ def _teacher_for_timing(profile: Profile, classes: int) -> tuple[torch.nn.Module
     from agilenn_ros.baseline_config import load_baseline_profile
     from agilenn_ros.training.baselines import BaselineNetwork
     from agilenn_ros.training.checkpoints import CheckpointError
-    from agilenn_ros.training.distill import load_teacher
+    from agilenn_ros.training.distill import frozen_teacher, load_teacher
     path = Path(profile.distill.teacher) if profile.distill.teacher else None
     if path is not None and path.is_file():
         try:
@@ -139,8 +139,5 @@ def _teacher_for_timing(profile: Profile, classes: int) -> tuple[torch.nn.Module
         net = BaselineNetwork(load_baseline_profile(profile.name).net("edge"), classes)
     except (ValueError, OSError, KeyError):
         return None, "teacher not timed (no checkpoint and no baseline profile of this name)"
-    net.eval()
-    for p in net.parameters():
-        p.requires_grad_(False)
-    return net.to(memory_format=torch.channels_last), f"edge network of config/baselines/{profile.name}.yaml timed"
+    return frozen_teacher(net), f"edge network of config/baselines/{profile.name}.yaml timed"
 
