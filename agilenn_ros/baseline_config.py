@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from agilenn_ros.config import DataConfig, ProfileError, TrainConfig, _build_section, config_dir
+from agilenn_ros.config import REMOTE_FAMILIES, DataConfig, ProfileError, check_pooled_widths, TrainConfig, _build_section, config_dir
 
 KINDS = ("edge", "local", "split")
 
@@ -31,7 +31,7 @@ class BaselineNet:
     channels: int = 24                   # stem: separable conv fe_hidden -> channels (stride2)
     stride1: int = 3
     stride2: int = 2
-    family: str = "resnet"               # body: resnet | mobilenetv2 (as the remote predictor)
+    family: str = "resnet"               # body: resnet | pooled | mobilenetv2 (as the remote predictor)
     widths: tuple[int, ...] = (48, 96, 192)
     cut: int = 0                         # split only: body modules on the device after the stem
     epochs: int = 0                      # 0: the profile's train.epochs
@@ -76,8 +76,8 @@ def baseline_profile_from_dict(raw: Any, name: str) -> BaselineProfile:
         raise ProfileError(f"baseline profile {name}: unknown kind(s) {bad}; known: {', '.join(KINDS)}")
     kinds = {kind: _build_section(BaselineNet, value, f"{name}.kinds.{kind}") for kind, value in kinds_raw.items()}
     for kind, net in kinds.items():
-        if net.family not in ("resnet", "mobilenetv2"):
-            raise ProfileError(f"{name}.kinds.{kind}.family must be resnet or mobilenetv2")
+        if net.family not in REMOTE_FAMILIES:
+            raise ProfileError(f"{name}.kinds.{kind}.family must be one of {', '.join(REMOTE_FAMILIES)}")
         if not net.widths or net.cut < 0:
             raise ProfileError(f"{name}.kinds.{kind}: widths must not be empty and cut >= 0")
     profile = BaselineProfile(name=str(raw.get("name", name)), dataset=str(raw.get("dataset", name)),
@@ -87,6 +87,8 @@ def baseline_profile_from_dict(raw: Any, name: str) -> BaselineProfile:
     for kind in kinds:
         if profile.feature_size(kind) < 1:
             raise ProfileError(f"{name}.kinds.{kind}: input_size too small for the strides")
+        net = kinds[kind]
+        check_pooled_widths(net.family, tuple(net.widths), profile.feature_size(kind), f"{name}.kinds.{kind}")
     return profile
 
 
@@ -106,4 +108,7 @@ def load_baseline_profile(name_or_path: str) -> BaselineProfile:
         raw = yaml.safe_load(path.read_text())
     except yaml.YAMLError as exc:
         raise ProfileError(f"{path}: invalid YAML: {exc}") from exc
-    return baseline_profile_from_dict(raw, path.stem)
+    try:
+        return baseline_profile_from_dict(raw, path.stem)
+    except ProfileError as exc:   # name the file: several files may carry the same name:
+        raise ProfileError(f"{path}: {exc}") from None

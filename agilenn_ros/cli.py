@@ -143,7 +143,7 @@ def _cmd_compare_runs(args: argparse.Namespace) -> int:
     if not rows:   # nothing to compare: every directory named was refused
         for problem in problems:
             print(f"error: {problem}", file=sys.stderr)
-        return 1
+        return 2
     for problem in problems:   # e.g. the empty OUT of a run that never finished an epoch
         print(f"warning: skipped {problem}", file=sys.stderr)
     print(markdown_table(rows))

@@ -30,6 +30,9 @@ class DataConfig:
     pad_crop: int = 4                    # pad-and-crop augmentation at source resolution (0: off)
 
 
+REMOTE_FAMILIES = ("resnet", "pooled", "mobilenetv2")
+
+
 @dataclass(frozen=True)
 class ModelConfig:
     channels: int = 24                   # C: feature channels
@@ -38,7 +41,7 @@ class ModelConfig:
     stride1: int = 3                     # first depthwise conv stride (kernel 3, no padding)
     stride2: int = 2                     # second depthwise conv stride (kernel 3, padding 1)
     centroids: int = 8                   # quantizer centroids (3 bits)
-    remote: str = "resnet"               # remote predictor family: resnet | mobilenetv2
+    remote: str = "resnet"               # remote predictor family: resnet | pooled | mobilenetv2
     remote_widths: tuple[int, ...] = (64, 128, 256)
     mobilenet_first_stride24: int = 1    # MobileNetV2 24-channel stage stride (CIFAR style: 1)
     fusion_temperature: float = 6.0      # alpha = sigmoid(w / T)
@@ -171,8 +174,8 @@ def _validate(p: Profile) -> None:
         raise ProfileError(f"profile {p.name}: need 0 < k < channels (k={m.k}, channels={m.channels})")
     if not 2 <= m.centroids <= 256:
         raise ProfileError(f"profile {p.name}: centroids must be in 2..256")
-    if m.remote not in ("resnet", "mobilenetv2"):
-        raise ProfileError(f"profile {p.name}: remote must be resnet or mobilenetv2")
+    if m.remote not in REMOTE_FAMILIES:
+        raise ProfileError(f"profile {p.name}: remote must be one of {', '.join(REMOTE_FAMILIES)}")
     if m.quantizer_gradient not in ("ste", "soft"):
         raise ProfileError(f"profile {p.name}: model.quantizer_gradient must be ste or soft")
     if imp.level not in ("channel", "element"):
@@ -193,6 +196,14 @@ def _validate(p: Profile) -> None:
                            f"number of images (>= 1), not {v}")
     if p.feature_size < 1:
         raise ProfileError(f"profile {p.name}: input_size too small for the strides")
+    check_pooled_widths(m.remote, m.remote_widths, p.feature_size, f"profile {p.name}: model")
+
+
+def check_pooled_widths(family: str, widths: tuple[int, ...], feature_size: int, where: str) -> None:
+    """A pooled body halves the feature map once per width: it needs 2**len(widths) <= size."""
+    if family == "pooled" and 2 ** len(widths) > feature_size:
+        raise ProfileError(f"{where}: a pooled remote with {len(widths)} widths needs features of at least "
+                           f"{2 ** len(widths)}x{2 ** len(widths)}, these are {feature_size}x{feature_size}")
 
 
 def config_dir() -> Path:
@@ -230,4 +241,7 @@ def load_profile(name_or_path: str) -> Profile:
         raw = yaml.safe_load(path.read_text())
     except yaml.YAMLError as exc:
         raise ProfileError(f"{path}: invalid YAML: {exc}") from exc
-    return profile_from_dict(raw, path.stem)
+    try:
+        return profile_from_dict(raw, path.stem)
+    except ProfileError as exc:   # name the file: several files may carry the same name:
+        raise ProfileError(f"{path}: {exc}") from None

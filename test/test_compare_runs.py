@@ -40,8 +40,18 @@ def test_summary_takes_the_best_epoch_and_adds_reference_time(tmp_path: Path) ->
     assert "| a | agilenn | 3 | 0.7000 (2) | 0.2500 | 0.880 | 232 | 612,345 | 6.0 |" in table
 
 
+def test_an_exported_bundle_is_a_row(tmp_path: Path) -> None:
+    _write_run(tmp_path / "run")
+    bundle = tmp_path / "bundle"
+    bundle.mkdir()
+    (tmp_path / "run" / "metrics.jsonl").rename(bundle / "training_log.jsonl")
+    (bundle / "metrics.json").write_text(json.dumps({"payload_bytes": {"rans": {"mean": 215.2}}}))
+    s = summarise_run(bundle)
+    assert (s.kind, s.epochs, s.best_epoch, s.payload_rans_mean) == ("agilenn", 3, 2, 215.2)
+
+
 def test_bad_run_directories_are_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(RunLogError, match="no metrics.jsonl"):
+    with pytest.raises(RunLogError, match="no metrics.jsonl or training_log.jsonl"):
         summarise_run(tmp_path)
     (tmp_path / "metrics.jsonl").write_text('{"stage": "reference", "epoch": 1}\n')
     with pytest.raises(RunLogError, match="no epoch has finished"):
@@ -49,7 +59,7 @@ def test_bad_run_directories_are_named(tmp_path: Path, capsys: pytest.CaptureFix
     (tmp_path / "metrics.jsonl").write_text("{not json\n")
     with pytest.raises(RunLogError, match=r"metrics.jsonl:1: not a JSON line"):
         summarise_run(tmp_path)
-    assert main(["compare-runs", str(tmp_path)]) == 1
+    assert main(["compare-runs", str(tmp_path)]) == 2
     assert "not a JSON line" in capsys.readouterr().err
     # beside a real run, a directory that is not one is skipped with a warning
     good = tmp_path / "good"

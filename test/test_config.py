@@ -29,6 +29,9 @@ def test_unknown_profile_lists_available() -> None:
     ({"dataset": "cifar10", "importance": {"level": "pixel"}}, "importance.level"),
     ({"dataset": "cifar10", "model": {"quantizer_gradient": "gumbel"}}, "quantizer_gradient"),
     ({"dataset": "cifar10", "train": {"ema_decay": 1.0}}, "ema_decay"),
+    ({"dataset": "cifar10", "model": {"remote": "vgg"}}, "remote must be one of resnet, pooled, mobilenetv2"),
+    ({"dataset": "cifar10", "model": {"remote": "pooled", "remote_widths": [8, 8, 8, 8, 8]}},
+     "needs features of at least 32x32, these are 16x16"),
 ])
 def test_invalid_profiles_raise(raw: dict, message: str) -> None:
     with pytest.raises(ProfileError, match=message):
@@ -40,3 +43,11 @@ def test_profile_yaml_syntax_error(tmp_path: Path) -> None:
     bad.write_text("dataset: [unclosed")
     with pytest.raises(ProfileError, match="invalid YAML"):
         load_profile(str(bad))
+
+
+def test_errors_name_the_file_not_only_the_profile_name(tmp_path: Path) -> None:
+    candidate = tmp_path / "cifar10-wide.yaml"
+    candidate.write_text("name: cifar10\ndataset: cifar10\nimportance: {rho: 1.5}\n")
+    with pytest.raises(ProfileError) as caught:
+        load_profile(str(candidate))
+    assert str(caught.value).startswith(f"{candidate}: profile cifar10:")

@@ -142,3 +142,33 @@ def test_baseline_time_budget(tmp_path) -> None:  # type: ignore[no-untyped-def]
     train_baseline(profile, "local", "digits", tmp_path / "b", epochs=4)
     records = [json.loads(line) for line in (tmp_path / "b" / "metrics.jsonl").read_text().splitlines()]
     assert [r["stage"] for r in records] == ["baseline-local", "time-budget"]
+
+
+def test_pooled_remote_halves_the_resolution_per_width_and_costs_like_the_resnet() -> None:
+    from agilenn_ros.training.cost import device_cost
+    from agilenn_ros.training.remote_predictor import PooledRemote, ResNetRemote
+    pooled = PooledRemote(24, 10, (64, 256, 256)).eval()
+    features = torch.randn(2, 24, 16, 16)
+    assert pooled(features).shape == (2, 10)
+    assert pooled.body(features).shape == (2, 256, 2, 2)
+    pooled_macs = device_cost(pooled, features[:1])["macs"]
+    resnet_macs = device_cost(ResNetRemote(24, 10, (48, 96, 192)).eval(), features[:1])["macs"]
+    # conv MACs by hand: 16x16 (24->64), 8x8 (64->64, 64->256), 4x4 (256->256 twice), 2x2 (256->256)
+    by_hand = 9 * (256 * 24 * 64 + 64 * 64 * 64 + 64 * 64 * 256 + 2 * 16 * 256 * 256 + 4 * 256 * 256) + 256 * 10
+    assert pooled_macs == by_hand
+    assert 0.8 < pooled_macs / resnet_macs < 1.0
+
+
+def test_pooled_baseline_profile_is_checked_against_the_feature_size() -> None:
+    from agilenn_ros.baseline_config import baseline_profile_from_dict
+    net = {"fe_hidden": 4, "channels": 8, "family": "pooled", "widths": [8, 8, 8, 8, 8]}
+    with pytest.raises(ProfileError, match="bad.kinds.edge: a pooled remote with 5 widths needs features of at least 32x32"):
+        baseline_profile_from_dict({"data": {"input_size": 96}, "kinds": {"edge": net}}, "bad")
+    ok = baseline_profile_from_dict({"data": {"input_size": 96}, "kinds": {"edge": dict(net, widths=[8, 16])}}, "ok")
+    assert ok.net("edge").family == "pooled"
+
+
+def test_short_list_says_when_it_cuts() -> None:
+    from agilenn_ros.training.checkpoints import short_list
+    assert short_list(["cat", "dog"]) == "['cat', 'dog']"
+    assert short_list([str(i) for i in range(8)]) == "['0', '1', '2', '3', '4', '5', ...] (8)"

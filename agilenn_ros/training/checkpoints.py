@@ -27,6 +27,13 @@ class CheckpointError(ValueError):
     """A checkpoint is unreadable, of the wrong kind, or does not match this run."""
 
 
+def short_list(items: Any, shown: int = 6) -> str:
+    """``[a, b, ...] (N)`` for messages: the first ``shown`` items, and the count when cut."""
+    items = list(items)
+    head = ", ".join(repr(item) for item in items[:shown])
+    return f"[{head}]" if len(items) <= shown else f"[{head}, ...] ({len(items)})"
+
+
 def atomic_save(obj: Any, path: Path) -> None:
     """torch.save to a temporary file beside ``path``, then rename: a kill never leaves half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -101,8 +108,7 @@ def identity_problem(ckpt: dict[str, Any], profile: Profile, identity: dict[str,
         return f"{path} was made with other profile settings ({', '.join(diff[:4])})"
     classes = list(ckpt.get("class_names") or [])
     if classes != list(identity["classes"]):
-        return (f"{path} was trained on classes {classes[:6]}{' ...' if len(classes) > 6 else ''} but the data "
-                f"has {list(identity['classes'])[:6]}{' ...' if len(identity['classes']) > 6 else ''}")
+        return f"{path} was trained on classes {short_list(classes)} but the data has {short_list(identity['classes'])}"
     saved_id = ckpt.get("identity") or {}
     if saved_id.get("fingerprint") and saved_id["fingerprint"] != identity["fingerprint"]:
         return (f"{path} was trained on other images ({saved_id.get('train_images')} train / "

@@ -2,15 +2,16 @@
 
 Reads only what training, export and the firmware report write (no torch):
 
-* ``RUN/metrics.jsonl`` (``agilenn train`` or ``train-baseline``): the best epoch's validation
-  accuracy, local-predictor accuracy and skewness, the epochs, and the wall time (reference
-  pre-training included when the run did it);
-* ``RUN/bundle/metrics.json`` when the run was exported there, else ``RUN/evaluate.json``
-  (``agilenn evaluate --json``): rANS payload bytes (mean);
+* ``RUN/metrics.jsonl`` (``agilenn train`` or ``train-baseline``), or the copy an exported
+  bundle keeps as ``training_log.jsonl`` (so ``models/cifar10`` is a row too): the best
+  epoch's validation accuracy, local-predictor accuracy and skewness, the epochs, and the wall
+  time (reference pre-training included when the run did it);
+* ``RUN/bundle/metrics.json`` when the run was exported there, ``RUN/metrics.json`` for a
+  bundle, else ``RUN/evaluate.json`` (``agilenn evaluate --json``): rANS payload bytes (mean);
 * ``RUN/firmware.json`` when ``make firmware-report`` was run on that bundle: device
   instructions per frame (worst frame, DSP kernels).
 
-Missing pieces print as ``-``; a run directory without ``metrics.jsonl`` is an error.
+Missing pieces print as ``-``; a directory with neither log is an error.
 """
 from __future__ import annotations
 
@@ -54,7 +55,10 @@ def summarise_run(run_dir: Path, name: str | None = None) -> RunSummary:
     """The summary of one run directory; RunLogError when its log is missing or has no epoch."""
     log = run_dir / "metrics.jsonl"
     if not log.is_file():
-        raise RunLogError(f"{run_dir}: no metrics.jsonl (not a directory written by agilenn train / train-baseline)")
+        log = run_dir / "training_log.jsonl"   # an exported bundle
+    if not log.is_file():
+        raise RunLogError(f"{run_dir}: no metrics.jsonl or training_log.jsonl (not a directory written by "
+                          "agilenn train / train-baseline, nor an exported bundle)")
     records = _records(log)
     epochs = [r for r in records if r.get("stage") == "agilenn" or str(r.get("stage", "")).startswith("baseline-")]
     if not epochs:
@@ -66,7 +70,8 @@ def summarise_run(run_dir: Path, name: str | None = None) -> RunSummary:
         best_epoch=int(best["epoch"]), val_accuracy=float(best["val_accuracy"]),
         val_local_accuracy=best.get("val_local_accuracy"), val_skewness=best.get("val_skewness"),
         minutes=(float(epochs[-1]["wall_seconds"]) + float(reference_seconds)) / 60.0)
-    for payload_file in (run_dir / "bundle" / "metrics.json", run_dir / "evaluate.json"):
+    bundle_metrics = run_dir / "metrics.json" if log.name == "training_log.jsonl" else run_dir / "bundle" / "metrics.json"
+    for payload_file in (bundle_metrics, run_dir / "evaluate.json"):
         if payload_file.is_file():
             payload = json.loads(payload_file.read_text(encoding="utf-8")).get("payload_bytes") or {}
             summary.payload_rans_mean = (payload.get("rans") or {}).get("mean")

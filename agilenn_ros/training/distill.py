@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from agilenn_ros.config import Profile
-from agilenn_ros.training.checkpoints import CheckpointError, checkpoint_kind, read_checkpoint
+from agilenn_ros.training.checkpoints import CheckpointError, checkpoint_kind, read_checkpoint, short_list
 
 # Baseline kinds whose network sees the whole image (a teacher must): split is the edge network cut in two.
 TEACHER_KINDS = ("edge", "split", "local")
@@ -48,8 +48,8 @@ def load_teacher(path: Path, profile: Profile, class_names: list[str] | None) ->
         raise CheckpointError(f"distillation teacher {path} sees other inputs ({', '.join(mismatch)} differ "
                               f"from profile {profile.name})")
     if class_names is not None and list(ckpt["class_names"]) != list(class_names):
-        raise CheckpointError(f"distillation teacher {path} was trained on classes {list(ckpt['class_names'])[:6]}, "
-                              f"this run has {list(class_names)[:6]}")
+        raise CheckpointError(f"distillation teacher {path} was trained on classes {short_list(ckpt['class_names'])}, "
+                              f"this run has {short_list(class_names)}")
     net = BaselineNetwork(teacher_profile.net(ckpt["kind"]), len(ckpt["class_names"]))
     net.load_state_dict(ckpt["state_dict"])
     return frozen_teacher(net)
