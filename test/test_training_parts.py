@@ -172,3 +172,13 @@ def test_short_list_says_when_it_cuts() -> None:
     from agilenn_ros.training.checkpoints import short_list
     assert short_list(["cat", "dog"]) == "['cat', 'dog']"
     assert short_list([str(i) for i in range(8)]) == "['0', '1', '2', '3', '4', '5', ...] (8)"
+
+
+def test_a_pooled_baseline_splits_into_device_and_edge_parts() -> None:
+    from agilenn_ros.baseline_config import BaselineNet
+    from agilenn_ros.training.baselines import BaselineNetwork
+    net = BaselineNetwork(BaselineNet(fe_hidden=4, channels=8, family="pooled", widths=(8, 16)), 10).eval()
+    images = torch.randn(2, 3, 96, 96)
+    for cut in (0, 1, 2):
+        split = net.edge_part(cut)(net.device_part(cut)(images))
+        assert torch.allclose(split, net(images), atol=1e-6)
