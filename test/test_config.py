@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from agilenn_ros.config import ProfileError, available_profiles, load_profile, profile_from_dict
+from agilenn_ros.config import ProfileError, available_profiles, config_dir, load_profile, profile_from_dict
 
 
 def test_shipped_profiles_load() -> None:
@@ -51,3 +51,15 @@ def test_errors_name_the_file_not_only_the_profile_name(tmp_path: Path) -> None:
     with pytest.raises(ProfileError) as caught:
         load_profile(str(candidate))
     assert str(caught.value).startswith(f"{candidate}: profile cifar10:")
+
+
+def test_committed_candidate_profiles_load() -> None:
+    from agilenn_ros.baseline_config import load_baseline_profile
+    candidates = config_dir() / "candidates"
+    agilenn = sorted(candidates.glob("*.yaml"))
+    edge = sorted((candidates / "baselines").glob("*.yaml"))
+    assert agilenn and edge
+    for path in agilenn:
+        assert load_profile(str(path)).dataset == "cifar10"
+    for path in edge:
+        assert load_baseline_profile(str(path)).net("edge").widths
