@@ -20,7 +20,8 @@ from typing import Any
 
 import yaml
 
-from agilenn_ros.config import REMOTE_FAMILIES, DataConfig, ProfileError, check_pooled_widths, TrainConfig, _build_section, config_dir
+from agilenn_ros.config import (REMOTE_FAMILIES, DataConfig, ProfileError, TrainConfig, _build_section,
+                                check_pooled_widths, config_dir)
 
 KINDS = ("edge", "local", "split")
 
