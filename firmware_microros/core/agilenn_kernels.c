@@ -1077,11 +1077,38 @@ static __attribute__((noinline)) void dots8_dsp(const int16_t *px, int32_t *d, i
 }
 
 /*
- * DSP layer-2 pointwise + pooling + quantizer for 16 or 8 input channels (in_ch) and pixel
- * vectors on an 8-byte boundary (32 or 16 bytes each), per output channel in two passes over
+ * Dot products of n >= 1 pixel vectors of 4 channels (8-byte aligned, 8 bytes each) with one
+ * output channel's 4 weights plus its bias (the paper's 4-channel first layer): per pixel one
+ * LDRD (post-increment), 2 SMLAD, STR, CMP, BNE; both weight pairs, bias, pointers and end stay
+ * in registers.
+ */
+static __attribute__((noinline)) void dots4_dsp(const int16_t *px, int32_t *d, int32_t *d_end,
+                                                const int16_t *wo, int32_t bias)
+{
+    const uint32_t w0 = agn_load_pair(wo), w1 = agn_load_pair(wo + 2);
+    int32_t a;
+    uint32_t lo;
+    uint32_t hi;
+    __asm__ volatile(
+        "1:\n\t"
+        "ldrd %[lo], %[hi], [%[px]], #8\n\t"
+        "smlad %[a], %[lo], %[w0], %[bias]\n\t"
+        "smlad %[a], %[hi], %[w1], %[a]\n\t"
+        "str %[a], [%[d]], #4\n\t"
+        "cmp %[d], %[end]\n\t"
+        "bne 1b"
+        : [px] "+r"(px), [d] "+r"(d), [a] "=&r"(a), [lo] "=&r"(lo), [hi] "=&r"(hi)
+        : [w0] "r"(w0), [w1] "r"(w1), [bias] "r"(bias), [end] "r"(d_end)
+        : "cc", "memory");
+}
+
+/*
+ * DSP layer-2 pointwise + pooling + quantizer for 16, 8 or 4 input channels (in_ch) and pixel
+ * vectors on an 8-byte boundary (32, 16 or 8 bytes each), per output channel in two passes over
  * the row so that neither loop runs out of registers:
- *   1. the dot products: the channel's 8 (4) weight pairs stay in registers along the row, each
- *      pixel's 16 (8) inputs come in with four (two) LDRDs and go through 8 (4) SMLADs;
+ *   1. the dot products: the channel's 8 (4, 2) weight pairs stay in registers along the row,
+ *      each pixel's 16 (8, 4) inputs come in with four (two, one) LDRDs and go through 8 (4, 2)
+ *      SMLADs;
  *   2. bias + requantization into the pooling sum (local channels), or the index (remote
  *      channels): a branch-free 3-step binary search over 7 thresholds (t[3], then t[1] or
  *      t[5], then t[2m]), each step one QSUB compare.
@@ -1104,8 +1131,10 @@ static void pw_quant_row_dsp(const int16_t *in, uint32_t n_px, uint32_t in_ch, c
             uint32_t x;
             if (in_ch == 16u) {
                 dots16_dsp(row, dots, dots + n, w + 16u * o, b);
-            } else {
+            } else if (in_ch == 8u) {
                 dots8_dsp(row, dots, dots + n, w + 8u * o, b);
+            } else {
+                dots4_dsp(row, dots, dots + n, w + 4u * o, b);
             }
             if (o < n_local) {
                 const int32_t mult = rq[o].mult;
@@ -1145,7 +1174,7 @@ void agn_pw_quant_row(const int16_t *in, uint32_t n_px, uint32_t in_ch, const in
     uint32_t x;
 
 #if AGN_HAVE_DSP
-    if ((in_ch == 16u || in_ch == 8u) && ((uintptr_t)in & 7u) == 0u) {
+    if ((in_ch == 16u || in_ch == 8u || in_ch == 4u) && ((uintptr_t)in & 7u) == 0u) {
         pw_quant_row_dsp(in, n_px, in_ch, w, bias, n_local, rq, hi, pool, n_remote, thr, n_thr, idx,
                          idx_stride);
         return;

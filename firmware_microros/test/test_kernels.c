@@ -518,7 +518,7 @@ static void test_pw_row(void)
 }
 
 /* agn_pw_quant_row against its definition: pooled ReLU6 sums of the local channels, the
- * threshold index of the remote ones; 16 and 8 inputs on and off an 8-byte boundary, other
+ * threshold index of the remote ones; 16, 8 and 4 inputs on and off an 8-byte boundary, other
  * input counts, 7 thresholds (the DSP binary search) and others. */
 static void test_pw_quant_row(void)
 {
@@ -536,7 +536,7 @@ static void test_pw_quant_row(void)
     int t;
 
     for (t = 0; t < 120; t++) {
-        const int in_ch = (t % 4 == 3) ? 5 : (t % 8 < 4 ? 16 : 8);
+        const int in_ch = (t % 4 == 3) ? 5 : (t % 12 < 4 ? 16 : (t % 12 < 8 ? 8 : 4));
         const int shift_px = (t % 4 == 2) ? 1 : 0;     /* input off the 8-byte boundary */
         const int n_thr = (t % 5 == 4) ? rnd_range(0, 9) : 7;
         const int n_px = (t % 3 == 2) ? rnd_range(0, NPX) : NPX;
