@@ -129,3 +129,18 @@ def test_a_profile_teacher_that_is_not_there_trains_without_distillation(
     assert saved["distill"]["weight"] == 0.0 and saved["train"]["local_ce_weight"] == 0.3
     epoch = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()][-1]
     assert "kd_loss" not in epoch and epoch["local_ce"] > 0
+
+
+def test_missing_teacher_names_a_baseline_profile_that_exists(tmp_path: Path) -> None:
+    """A candidate profile (no baseline profile of its own name) is told to train the teacher
+    with its dataset's baseline profile, a command that runs."""
+    from agilenn_ros.baseline_config import load_baseline_profile
+    candidate = load_profile(str(Path(__file__).parents[1] / "config" / "candidates" / "cifar10-f32c9.yaml"))
+    missing = tmp_path / "runs" / "baselines" / "edge" / "best.pt"
+    with pytest.raises(CheckpointError, match=r"train-baseline --profile cifar10 --kind edge .*--out "
+                                              + str(missing.parent)) as caught:
+        load_teacher(missing, candidate, None)
+    assert "cifar10-f32c9" not in str(caught.value).split("train-baseline")[1]
+    load_baseline_profile("cifar10")          # the suggested profile exists
+    with pytest.raises(CheckpointError, match="--profile cifar10 --kind edge"):
+        load_teacher(missing, load_profile("cifar10"), None)

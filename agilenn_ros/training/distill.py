@@ -32,8 +32,8 @@ def load_teacher(path: Path, profile: Profile, class_names: list[str] | None) ->
     if not path.is_file():
         out = str(path.parent) if path.name == "best.pt" else "DIR"
         raise CheckpointError(f"distillation teacher {path} does not exist: train it first with agilenn "
-                              f"train-baseline --profile {profile.name} --kind edge --data DATA --out {out} "
-                              "(it writes best.pt there)")
+                              f"train-baseline --profile {teacher_profile_hint(profile)} --kind edge --data DATA "
+                              f"--out {out} (it writes best.pt there)")
     ckpt = read_checkpoint(path)
     if checkpoint_kind(ckpt) != "baseline" or ckpt.get("kind") not in TEACHER_KINDS:
         raise CheckpointError(f"distillation teacher {path}: not a baseline checkpoint of kind "
@@ -53,6 +53,17 @@ def load_teacher(path: Path, profile: Profile, class_names: list[str] | None) ->
     net = BaselineNetwork(teacher_profile.net(ckpt["kind"]), len(ckpt["class_names"]))
     net.load_state_dict(ckpt["state_dict"])
     return frozen_teacher(net)
+
+
+def teacher_profile_hint(profile: Profile) -> str:
+    """The baseline profile to train a teacher with: config/baselines/ of the AgileNN profile's
+    name, else of its dataset's name (candidate profiles such as ``cifar10-f32c9`` have none of
+    their own), else a placeholder."""
+    from agilenn_ros.baseline_config import baseline_profiles_dir
+    for name in (profile.name, profile.dataset):
+        if (baseline_profiles_dir() / f"{name}.yaml").is_file():
+            return name
+    return "BASELINE_PROFILE"
 
 
 def frozen_teacher(net: nn.Module) -> nn.Module:
