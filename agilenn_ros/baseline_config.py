@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 
 from agilenn_ros.config import (REMOTE_FAMILIES, DataConfig, ProfileError, TrainConfig, _build_section,
-                                check_pooled_widths, config_dir)
+                                check_data_section, check_pooled_widths, config_dir)
 
 KINDS = ("edge", "local", "split")
 
@@ -85,6 +85,7 @@ def baseline_profile_from_dict(raw: Any, name: str) -> BaselineProfile:
                               description=str(raw.get("description", "")),
                               data=_build_section(DataConfig, raw.get("data"), f"{name}.data"),
                               train=_build_section(TrainConfig, raw.get("train"), f"{name}.train"), kinds=kinds)
+    check_data_section(profile.data, f"{name}.data")
     for kind in kinds:
         if profile.feature_size(kind) < 1:
             raise ProfileError(f"{name}.kinds.{kind}: input_size too small for the strides")

@@ -28,6 +28,8 @@ class DataConfig:
                                          # a fraction of every class (< 1) or a total image count (>= 1)
     flip: bool = True                    # random horizontal flip
     pad_crop: int = 4                    # pad-and-crop augmentation at source resolution (0: off)
+    cutout: int = 0                      # side of a square filled with the mean colour, at source
+                                         # resolution, random centre (DeVries & Taylor 2017; 0: off)
 
 
 REMOTE_FAMILIES = ("resnet", "pooled", "mobilenetv2")
@@ -190,6 +192,7 @@ def _validate(p: Profile) -> None:
         raise ProfileError(f"profile {p.name}: train.local_ce_weight must be >= 0, not {p.train.local_ce_weight}")
     if not 0.0 <= p.distill.weight <= 1.0 or not p.distill.temperature > 0.0:
         raise ProfileError(f"profile {p.name}: need 0 <= distill.weight <= 1 and distill.temperature > 0")
+    check_data_section(p.data, f"profile {p.name}: data")
     v = p.data.val_size
     if not v > 0 or (v >= 1 and v != int(v)):
         raise ProfileError(f"profile {p.name}: data.val_size must be a fraction (0 < v < 1) or a whole "
@@ -197,6 +200,14 @@ def _validate(p: Profile) -> None:
     if p.feature_size < 1:
         raise ProfileError(f"profile {p.name}: input_size too small for the strides")
     check_pooled_widths(m.remote, m.remote_widths, p.feature_size, f"profile {p.name}: model")
+
+
+def check_data_section(data: DataConfig, where: str) -> None:
+    """Augmentation sizes: pad_crop and cutout are pixel counts at source resolution, >= 0 (0: off)."""
+    for name in ("pad_crop", "cutout"):
+        value = getattr(data, name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ProfileError(f"{where}.{name} must be a whole number of pixels >= 0 (0: off), not {value!r}")
 
 
 def check_pooled_widths(family: str, widths: tuple[int, ...], feature_size: int, where: str) -> None:

@@ -29,6 +29,8 @@ def test_unknown_profile_lists_available() -> None:
     ({"dataset": "cifar10", "importance": {"level": "pixel"}}, "importance.level"),
     ({"dataset": "cifar10", "model": {"quantizer_gradient": "gumbel"}}, "quantizer_gradient"),
     ({"dataset": "cifar10", "train": {"ema_decay": 1.0}}, "ema_decay"),
+    ({"dataset": "cifar10", "data": {"cutout": -2}}, "data.cutout must be a whole number of pixels >= 0"),
+    ({"dataset": "cifar10", "data": {"pad_crop": -1}}, "data.pad_crop must be a whole number of pixels >= 0"),
     ({"dataset": "cifar10", "model": {"remote": "vgg"}}, "remote must be one of resnet, pooled, mobilenetv2"),
     ({"dataset": "cifar10", "model": {"remote": "pooled", "remote_widths": [8, 8, 8, 8, 8]}},
      "needs features of at least 32x32, these are 16x16"),

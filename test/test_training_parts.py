@@ -1,4 +1,4 @@
-"""Unit tests of training parts: the straight-through quantizer and the weight EMA."""
+"""Unit tests of training parts: the straight-through quantizer, the weight EMA, augmentation."""
 from __future__ import annotations
 
 import pytest
@@ -6,6 +6,8 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from agilenn_ros.config import ProfileError, profile_from_dict  # noqa: E402
+from agilenn_ros.config import DataConfig  # noqa: E402
+from agilenn_ros.training.augment import BatchPreparer  # noqa: E402
 from agilenn_ros.training.ema import ModelEMA  # noqa: E402
 from agilenn_ros.training.quantizer import SoftHardQuantizer, nearest_centroid  # noqa: E402
 
@@ -182,3 +184,27 @@ def test_a_pooled_baseline_splits_into_device_and_edge_parts() -> None:
     for cut in (0, 1, 2):
         split = net.edge_part(cut)(net.device_part(cut)(images))
         assert torch.allclose(split, net(images), atol=1e-6)
+
+
+def test_cutout_fills_one_clipped_square_with_the_mean_colour() -> None:
+    import numpy as np
+    images = np.random.default_rng(1).integers(0, 256, size=(200, 32, 32, 3), dtype=np.uint8)
+    original = images.copy()
+    cfg = DataConfig(flip=False, pad_crop=0, cutout=8)
+    out = BatchPreparer(cfg, seed=3).augment(images)
+    assert np.array_equal(images, original)              # the input is never modified
+    fill = np.round(np.asarray(cfg.mean) * 255).astype(np.uint8)
+    changed = (out != original).any(-1)
+    areas = []
+    for i in range(len(out)):
+        ys, xs = np.nonzero(changed[i])
+        assert len(ys) > 0
+        box = out[i, ys.min():ys.max() + 1, xs.min():xs.max() + 1]
+        assert (box == fill).all()                       # one solid rectangle of the mean colour
+        height, width = ys.max() - ys.min() + 1, xs.max() - xs.min() + 1
+        assert height <= 8 and width <= 8
+        assert height == 8 or ys.min() == 0 or ys.max() == 31   # cut only by the border
+        assert width == 8 or xs.min() == 0 or xs.max() == 31
+        areas.append(height * width)
+    assert 64 in areas and min(areas) < 64                # centres anywhere, so some squares are clipped
+    assert BatchPreparer(DataConfig(flip=False, pad_crop=0), seed=3).augment(images) is images   # off: untouched

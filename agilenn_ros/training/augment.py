@@ -16,7 +16,12 @@ class BatchPreparer:
         self.std = torch.tensor(cfg.std, dtype=torch.float32).view(1, 3, 1, 1)
 
     def augment(self, images: np.ndarray) -> np.ndarray:
-        """Random horizontal flip and pad-and-crop (zero padding) on uint8 [B, H, W, 3]."""
+        """Random horizontal flip, pad-and-crop (zero padding) and cutout on uint8 [B, H, W, 3].
+
+        Cutout (DeVries & Taylor 2017, arXiv:1708.04552): a ``cfg.cutout``-pixel square with a
+        uniformly drawn centre (so it may be clipped by the border) is set to the mean colour
+        ``cfg.mean``, which normalises to 0. The input array is never modified.
+        """
         out = images
         pad = self.cfg.pad_crop
         b, h, w, _ = images.shape
@@ -31,6 +36,21 @@ class BatchPreparer:
             flip = self.rng.random(b) < 0.5
             out = out.copy() if out is images else out
             out[flip] = out[flip, :, ::-1]
+        if self.cfg.cutout > 0:
+            out = self._cutout(images if out is images else out, copy=out is images)
+        return out
+
+    def _cutout(self, images: np.ndarray, copy: bool) -> np.ndarray:
+        out = images.copy() if copy else images
+        b, h, w, _ = out.shape
+        half = self.cfg.cutout // 2
+        fill = np.round(np.asarray(self.cfg.mean) * 255.0).astype(np.uint8)
+        cys = self.rng.integers(0, h, size=b)
+        cxs = self.rng.integers(0, w, size=b)
+        for i in range(b):
+            y0, x0 = max(cys[i] - half, 0), max(cxs[i] - half, 0)
+            y1, x1 = min(cys[i] - half + self.cfg.cutout, h), min(cxs[i] - half + self.cfg.cutout, w)
+            out[i, y0:y1, x0:x1] = fill
         return out
 
     def to_tensor(self, images: np.ndarray) -> torch.Tensor:
