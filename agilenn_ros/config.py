@@ -146,6 +146,8 @@ def _build_section(cls: type, raw: Any, where: str) -> Any:
         elif isinstance(default, (int, float)) and not isinstance(default, bool):
             if not isinstance(value, (int, float)) or isinstance(value, bool):
                 raise ProfileError(f"{where}.{key}: expected a number, got {value!r}")
+            if isinstance(default, int) and value != int(value):
+                raise ProfileError(f"{where}.{key}: expected a whole number, got {value!r}")
             value = type(default)(value)
         elif isinstance(default, str) and not isinstance(value, str):
             raise ProfileError(f"{where}.{key}: expected a string, got {value!r}")

@@ -31,6 +31,8 @@ def test_unknown_profile_lists_available() -> None:
     ({"dataset": "cifar10", "train": {"ema_decay": 1.0}}, "ema_decay"),
     ({"dataset": "cifar10", "data": {"cutout": -2}}, "data.cutout must be a whole number of pixels >= 0"),
     ({"dataset": "cifar10", "data": {"pad_crop": -1}}, "data.pad_crop must be a whole number of pixels >= 0"),
+    ({"dataset": "cifar10", "data": {"cutout": 1.5}}, "data.cutout: expected a whole number, got 1.5"),
+    ({"dataset": "cifar10", "train": {"epochs": 10.5}}, "train.epochs: expected a whole number"),
     ({"dataset": "cifar10", "model": {"remote": "vgg"}}, "remote must be one of resnet, pooled, mobilenetv2"),
     ({"dataset": "cifar10", "model": {"remote": "pooled", "remote_widths": [8, 8, 8, 8, 8]}},
      "needs features of at least 32x32, these are 16x16"),

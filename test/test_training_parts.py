@@ -208,3 +208,15 @@ def test_cutout_fills_one_clipped_square_with_the_mean_colour() -> None:
         areas.append(height * width)
     assert 64 in areas and min(areas) < 64                # centres anywhere, so some squares are clipped
     assert BatchPreparer(DataConfig(flip=False, pad_crop=0), seed=3).augment(images) is images   # off: untouched
+
+
+def test_cutout_as_large_as_the_image_warns_once() -> None:
+    import warnings as w
+    import numpy as np
+    images = np.zeros((4, 32, 32, 3), dtype=np.uint8)
+    prep = BatchPreparer(DataConfig(flip=False, pad_crop=0, cutout=40))
+    with pytest.warns(UserWarning, match="cutout 40 is as large as the 32x32 source images"):
+        prep.augment(images)
+    with w.catch_warnings():
+        w.simplefilter("error")
+        prep.augment(images)                              # once per source size

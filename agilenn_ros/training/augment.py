@@ -1,6 +1,8 @@
 """Batch preparation on uint8 images: augmentation at source size, normalise, resize."""
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -14,6 +16,7 @@ class BatchPreparer:
         self.rng = np.random.default_rng(seed)
         self.mean = torch.tensor(cfg.mean, dtype=torch.float32).view(1, 3, 1, 1)
         self.std = torch.tensor(cfg.std, dtype=torch.float32).view(1, 3, 1, 1)
+        self._warned_sizes: set[tuple[int, int]] = set()
 
     def augment(self, images: np.ndarray) -> np.ndarray:
         """Random horizontal flip, pad-and-crop (zero padding) and cutout on uint8 [B, H, W, 3].
@@ -43,6 +46,11 @@ class BatchPreparer:
     def _cutout(self, images: np.ndarray, copy: bool) -> np.ndarray:
         out = images.copy() if copy else images
         b, h, w, _ = out.shape
+        if self.cfg.cutout >= min(h, w) and (h, w) not in self._warned_sizes:
+            self._warned_sizes.add((h, w))
+            warnings.warn(f"data.cutout {self.cfg.cutout} is as large as the {w}x{h} source images: cutout "
+                          f"is in source pixels, and a square this size blanks most of every image "
+                          f"(whole images when centred)", stacklevel=3)
         half = self.cfg.cutout // 2
         fill = np.round(np.asarray(self.cfg.mean) * 255.0).astype(np.uint8)
         cys = self.rng.integers(0, h, size=b)
