@@ -16,6 +16,7 @@ class BatchPreparer:
         self.rng = np.random.default_rng(seed)
         self.mean = torch.tensor(cfg.mean, dtype=torch.float32).view(1, 3, 1, 1)
         self.std = torch.tensor(cfg.std, dtype=torch.float32).view(1, 3, 1, 1)
+        self.cutout_fill = np.round(np.asarray(cfg.mean) * 255.0).astype(np.uint8)   # normalises to 0
         self._warned_sizes: set[tuple[int, int]] = set()
 
     def augment(self, images: np.ndarray) -> np.ndarray:
@@ -40,7 +41,7 @@ class BatchPreparer:
             out = out.copy() if out is images else out
             out[flip] = out[flip, :, ::-1]
         if self.cfg.cutout > 0:
-            out = self._cutout(images if out is images else out, copy=out is images)
+            out = self._cutout(out, copy=out is images)
         return out
 
     def _cutout(self, images: np.ndarray, copy: bool) -> np.ndarray:
@@ -52,13 +53,12 @@ class BatchPreparer:
                           f"is in source pixels, and a square this size blanks most of every image "
                           f"(whole images when centred)", stacklevel=3)
         half = self.cfg.cutout // 2
-        fill = np.round(np.asarray(self.cfg.mean) * 255.0).astype(np.uint8)
         cys = self.rng.integers(0, h, size=b)
         cxs = self.rng.integers(0, w, size=b)
         for i in range(b):
             y0, x0 = max(cys[i] - half, 0), max(cxs[i] - half, 0)
             y1, x1 = min(cys[i] - half + self.cfg.cutout, h), min(cxs[i] - half + self.cfg.cutout, w)
-            out[i, y0:y1, x0:x1] = fill
+            out[i, y0:y1, x0:x1] = self.cutout_fill
         return out
 
     def to_tensor(self, images: np.ndarray) -> torch.Tensor:
