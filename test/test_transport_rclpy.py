@@ -71,3 +71,46 @@ def test_rclpy_backend_smoke() -> None:
         pytest.skip("rclpy or the built agilenn_ros messages are not available (no ROS 2 here)")
     out = subprocess.run([sys.executable, "-P", "-c", SCRIPT], env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and "rclpy smoke ok" in out.stdout, out.stdout + out.stderr
+
+
+RACE_SCRIPT = textwrap.dedent("""
+    import rclpy
+    from rclpy._rclpy_pybind11 import RCLError
+    from agilenn_ros.transport import make_transport
+
+    # a fault while the context is valid is raised, not swallowed
+    t = make_transport("rclpy", argv=["race"])
+    t.create_node("edge", "/agilenn")
+    def broken(timeout_sec=None):
+        raise RCLError("failed to take message")
+    t._executor.spin_once = broken
+    try:
+        t.spin_once(0.01)
+    except RCLError:
+        pass
+    else:
+        raise AssertionError("an RCLError on a valid context was swallowed")
+    assert t.ok()
+
+    # SIGINT/SIGTERM handler shuts the context down after ok() and before the wait set is built
+    def shut_down_mid_spin(timeout_sec=None):
+        rclpy.try_shutdown()
+        raise RCLError("failed to initialize wait set: the given context is not valid")
+    t._executor.spin_once = shut_down_mid_spin
+    t.spin_once(0.01)
+    assert not t.ok()
+    t.spin(0.05)  # returns at once: nothing left to spin
+    t.shutdown()
+    print("rclpy race ok")
+""")
+
+
+def test_rclpy_backend_treats_a_context_shut_down_mid_spin_as_shutdown() -> None:
+    """CI once saw ``RCLError: failed to initialize wait set: the given context is not valid``
+    as a traceback from the edge node when the demo stopped it: the signal handler had shut the
+    context down between ``ok()`` and the executor's wait set."""
+    env = smoke_env()
+    if env is None:
+        pytest.skip("rclpy or the built agilenn_ros messages are not available (no ROS 2 here)")
+    out = subprocess.run([sys.executable, "-P", "-c", RACE_SCRIPT], env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and "rclpy race ok" in out.stdout, out.stdout + out.stderr

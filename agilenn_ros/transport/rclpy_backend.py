@@ -392,14 +392,28 @@ class RclpyTransport(Transport):
         return self._closed
 
     def _guarded(self, fn: Callable[[], None]) -> None:
+        """Run ``fn`` (executor work); a shutdown while it runs ends spinning instead of raising.
+
+        Three forms of the same event: Ctrl-C (``KeyboardInterrupt``), rclpy's own
+        ``ExternalShutdownException``, and the race where rclpy's SIGINT/SIGTERM handler
+        invalidates the context after ``ok()`` was checked but before the executor builds its
+        wait set (``RCLError: failed to initialize wait set: the given context is not valid``).
+        An ``RCLError`` while the context is still valid is a real fault and is raised."""
         from rclpy.executors import ExternalShutdownException
 
         try:
             fn()
         except (KeyboardInterrupt, ExternalShutdownException):
-            self._interrupted = True
-            # launch sends a second SIGINT right after the first: ignore it during cleanup
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            self._on_shutdown()
+        except RuntimeError:  # rclpy's RCLError derives from RuntimeError
+            if self._rclpy.ok():
+                raise
+            self._on_shutdown()
+
+    def _on_shutdown(self) -> None:
+        self._interrupted = True
+        # launch sends a second SIGINT right after the first: ignore it during cleanup
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     def spin_once(self, timeout_s: float = 0.1) -> None:
         if self.ok():
