@@ -90,6 +90,9 @@ def _cmd_pretrain_reference(args: argparse.Namespace) -> int:
 
 def _cmd_export(args: argparse.Namespace) -> int:
     from agilenn_ros.export.exporter import export_bundle
+    if args.threads:
+        import torch
+        torch.set_num_threads(args.threads)
     export_bundle(Path(args.checkpoint), Path(args.out), data=args.data, calibration=args.calibration,
                   skip_metrics=args.skip_metrics)
     print(f"model bundle: {args.out}")
@@ -248,6 +251,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--calibration", type=int_at_least(1), default=1000, help="training images for codec tables and int8 calibration")
     p.add_argument("--skip-metrics", action="store_true",
                    help="do not compute metrics.json (on the test split, else on the validation images)")
+    p.add_argument("--threads", type=count, default=0,
+                   help="torch threads for tracing and calibration (default 0: all cores)")
     p.set_defaults(func=_cmd_export)
 
     p = sub.add_parser("estimate-training", help="time a few training steps and project a profile's wall time here")

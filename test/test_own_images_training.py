@@ -72,7 +72,13 @@ def test_train_export_evaluate_flat_folder_with_honest_splits(tmp_path: Path, pr
     assert ckpt["class_names"] == ["cat", "dog", "fish"] and len(ckpt["identity"]["fingerprint"]) == 16
     assert torch.load(run / "reference.pt", map_location="cpu", weights_only=False)["complete"] is True
 
-    rc, out, _ = agilenn(capsys, "export", str(run / "best.pt"), "--out", str(bundle), "--calibration", "20")
+    threads_before = torch.get_num_threads()
+    try:
+        rc, out, _ = agilenn(capsys, "export", str(run / "best.pt"), "--out", str(bundle), "--calibration", "20",
+                             "--threads", "1")
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(threads_before)
     assert rc == 0 and "has no test split: metrics.json scores the validation images" in out
     metrics = json.loads((bundle / "metrics.json").read_text())
     assert metrics["split"] == "val" and metrics["samples"] == 9 and "held out of training" in metrics["split_origin"]
