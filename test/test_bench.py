@@ -293,3 +293,16 @@ def test_bench_runtime_does_not_import_torch() -> None:
             "assert 'torch' not in sys.modules, 'torch imported'")
     proc = subprocess.run([PYTHON, "-c", code], capture_output=True, text=True, env=python_env(), timeout=60)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_export_baseline_refuses_a_checkpoint_of_another_architecture(baseline_runs: Path, tmp_path: Path,
+                                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """The digits local network (widths 8/16/32) is not the split network (16/32/64): exporting
+    it as split names the fields that differ instead of loading mismatched weights."""
+    from agilenn_ros.cli import main
+    rc = main(["export-baseline", str(baseline_runs / "local" / "best.pt"), "--out", str(tmp_path / "split"),
+               "--kind", "split"])
+    err = capsys.readouterr().err
+    assert rc != 0 and not (tmp_path / "split" / "manifest.json").exists()
+    assert "the local checkpoint's network differs from the split network of baseline profile digits" in err
+    assert "widths (16, 32, 64) vs (8, 16, 32)" in err and "Traceback" not in err

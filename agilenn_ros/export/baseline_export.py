@@ -74,6 +74,11 @@ class SplitEdge(nn.Module):
         return self.part(codes.to(torch.float32) * self.scale)
 
 
+# BaselineNet fields that make the network (a checkpoint of one kind exports as another only if
+# they agree; cut, epochs and lr do not change the weights' meaning)
+_ARCHITECTURE = ("fe_hidden", "channels", "stride1", "stride2", "family", "widths")
+
+
 def _onnx(module: nn.Module, example: torch.Tensor, path: Path, inp: str, out: str) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -110,10 +115,12 @@ def export_baseline(checkpoint: Path, out: Path, *, kind: str = "", data: str = 
     trained = profile.net(ckpt["kind"])
     if kind != ckpt["kind"]:
         wanted = profile.net(kind)
-        if (wanted.widths, wanted.family, wanted.channels, wanted.fe_hidden) != \
-                (trained.widths, trained.family, trained.channels, trained.fe_hidden):
-            raise ValueError(f"a {ckpt['kind']} checkpoint has a different architecture from the profile's {kind} "
-                             "network; train that kind instead")
+        differ = [f"{name} {getattr(wanted, name)!r} vs {getattr(trained, name)!r}" for name in _ARCHITECTURE
+                  if getattr(wanted, name) != getattr(trained, name)]
+        if differ:
+            raise ValueError(f"the {ckpt['kind']} checkpoint's network differs from the {kind} network of baseline "
+                             f"profile {profile.name} ({'; '.join(differ)}): give kinds.{kind} the "
+                             f"{ckpt['kind']} network's architecture (plus its cut), or train that kind instead")
     cut = profile.net(kind).cut if kind == "split" else 0
     size = profile.data.input_size
     classes = list(ckpt["class_names"])
