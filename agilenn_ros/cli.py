@@ -94,7 +94,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
         import torch
         torch.set_num_threads(args.threads)
     export_bundle(Path(args.checkpoint), Path(args.out), data=args.data, calibration=args.calibration,
-                  skip_metrics=args.skip_metrics)
+                  skip_metrics=args.skip_metrics, threads=args.threads)
     print(f"model bundle: {args.out}")
     return 0
 
@@ -252,7 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--skip-metrics", action="store_true",
                    help="do not compute metrics.json (on the test split, else on the validation images)")
     p.add_argument("--threads", type=count, default=0,
-                   help="torch threads for tracing and calibration (default 0: all cores)")
+                   help="threads for tracing, calibration (torch) and metrics (onnxruntime); default 0: all cores")
     p.set_defaults(func=_cmd_export)
 
     p = sub.add_parser("estimate-training", help="time a few training steps and project a profile's wall time here")
@@ -278,7 +278,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="test (default), val (the val/ folder, else the validation images carved from train as "
                         "training did: held out of training), train (images the model was trained on), or all "
                         "(every image of a folder without split folders, e.g. new images; reported as 'all')")
-    p.add_argument("--limit", type=count, default=0, help="evaluate only the first N images")
+    p.add_argument("--limit", type=count, default=0, help="evaluate only N images, spread evenly over the split (0: all)")
     p.add_argument("--json", default="", help="write the result as JSON here")
     p.set_defaults(func=_cmd_evaluate)
 
@@ -311,7 +311,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("checkpoint", help="best.pt written by agilenn train-baseline")
     p.add_argument("--out", required=True, help="bundle directory (e.g. models/baselines/edge)")
     p.add_argument("--kind", default="", choices=["", "edge", "local", "split"],
-                   help="export as this kind (default: the checkpoint's; an edge checkpoint exports as split)")
+                   help="export as this kind (default: the checkpoint's own); an edge checkpoint can also export "
+                        "as split, when the profile's split network has the edge network's architecture")
     p.add_argument("--data", default="", help="dataset for the split codec tables (default: the training data)")
     p.add_argument("--calibration", type=int_at_least(1), default=1000, help="training images for the split codec tables")
     p.set_defaults(func=_cmd_export_baseline)

@@ -160,6 +160,9 @@ def profile_from_dict(raw: dict[str, Any], name: str) -> Profile:
         raise ProfileError(f"profile {name}: top level must be a mapping")
     allowed = {"name", "dataset", "description", *_SECTIONS}
     unknown = sorted(set(raw) - allowed)
+    if "kinds" in unknown:
+        raise ProfileError(f"profile {name} is a baseline profile (it has 'kinds'): use it with agilenn "
+                           "train-baseline, not with the AgileNN commands")
     if unknown:
         raise ProfileError(f"profile {name}: unknown key(s) {unknown}")
     dataset = raw.get("dataset")

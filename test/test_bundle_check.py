@@ -113,3 +113,11 @@ def test_edge_node_refuses_to_start(kind: str, cifar_bundle: Path, tmp_path: Pat
     assert "Traceback" not in proc.stderr, proc.stderr
     errors = [line for line in lines if "ERROR" in line or "FATAL" in line]
     assert len(errors) == 1 and file in errors[0] and fault in errors[0], lines
+
+
+def test_baseline_bundle_is_named_as_such(tmp_path: Path) -> None:
+    """`agilenn evaluate --model <a baseline bundle>` says what it is, not which keys it lacks."""
+    (tmp_path / "manifest.json").write_text(json.dumps({"format": "agilenn-baseline", "format_version": 1,
+                                                         "kind": "edge"}))
+    with pytest.raises(BundleError, match=r"is a baseline bundle \(kind edge: .*not an AgileNN model bundle"):
+        load_bundle(str(tmp_path))

@@ -24,6 +24,7 @@ def test_unknown_profile_lists_available() -> None:
 @pytest.mark.parametrize("raw, message", [
     ({"dataset": "cifar10", "model": {"k": 30}}, "k < channels"),
     ({"dataset": "cifar10", "model": {"kk": 3}}, "unknown key"),
+    ({"dataset": "cifar10", "kinds": {"edge": {}}}, "is a baseline profile .* use it with agilenn train-baseline"),
     ({"dataset": "cifar10", "train": {"epochs": "ten"}}, "expected a number"),
     ({"dataset": "mnist"}, "dataset must be"),
     ({"dataset": "cifar10", "importance": {"level": "pixel"}}, "importance.level"),

@@ -90,3 +90,16 @@ def test_bad_sources_raise_clear_errors(tmp_path: Path) -> None:
         load_split("digits", "validation")
     with pytest.raises(DatasetError, match="no val split"):
         load_split("digits", "val")
+
+
+def test_spread_takes_every_class_of_a_sorted_set() -> None:
+    """`evaluate --limit N` and `make-bag --limit N`: N images spread over a class-sorted set,
+    not the first N (which would all be one class)."""
+    from agilenn_ros.data.imageset import ImageSet
+    labels = np.repeat(np.arange(10), 100)
+    data = ImageSet(np.zeros((1000, 2, 2, 3), np.uint8), labels, [str(i) for i in range(10)], "sorted")
+    picked = data.spread(20)
+    assert len(picked) == 20 and set(picked.labels.tolist()) == set(range(10))
+    assert np.all(np.diff(picked.labels) >= 0)          # order kept
+    assert data.spread(0) is data and data.spread(5000) is data
+    assert len(data.spread(1)) == 1

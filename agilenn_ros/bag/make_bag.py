@@ -39,12 +39,8 @@ class MakeBagResult:
 
 
 def select_images(data: ImageSet, limit: int) -> ImageSet:
-    """``limit`` images spread evenly over the set (image sets are sorted by class, so the
-    first N would all be one class); the whole set when ``limit`` is 0."""
-    if not limit or limit >= len(data):
-        return data
-    index = np.unique(np.linspace(0, len(data) - 1, limit).round().astype(np.int64))
-    return data.subset(index)
+    """``limit`` images spread evenly over the set (:meth:`ImageSet.spread`)."""
+    return data.spread(limit)
 
 
 def image_topic_for(topic: str, encoding: str) -> str:

@@ -33,6 +33,14 @@ class ImageSet:
     def subset(self, index: np.ndarray | slice) -> "ImageSet":
         return ImageSet(self.images[index], self.labels[index], self.class_names, self.source, self.notes)
 
+    def spread(self, limit: int) -> "ImageSet":
+        """``limit`` images spread evenly over the set, in order; the whole set when ``limit`` is 0
+        or covers it. Image sets are sorted by class, so the first N would all be one class."""
+        if not limit or limit >= len(self):
+            return self
+        index = np.unique(np.linspace(0, len(self) - 1, limit).round().astype(np.int64))
+        return self.subset(index)
+
     def class_counts(self) -> dict[str, int]:
         counts = np.bincount(self.labels, minlength=len(self.class_names)) if len(self) else \
             np.zeros(len(self.class_names), dtype=np.int64)

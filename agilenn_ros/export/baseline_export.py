@@ -115,12 +115,12 @@ def export_baseline(checkpoint: Path, out: Path, *, kind: str = "", data: str = 
     trained = profile.net(ckpt["kind"])
     if kind != ckpt["kind"]:
         wanted = profile.net(kind)
-        differ = [f"{name} {getattr(wanted, name)!r} vs {getattr(trained, name)!r}" for name in _ARCHITECTURE
+        differ = [f"{name} {getattr(trained, name)!r} vs {getattr(wanted, name)!r}" for name in _ARCHITECTURE
                   if getattr(wanted, name) != getattr(trained, name)]
         if differ:
             raise ValueError(f"the {ckpt['kind']} checkpoint's network differs from the {kind} network of baseline "
-                             f"profile {profile.name} ({'; '.join(differ)}): give kinds.{kind} the "
-                             f"{ckpt['kind']} network's architecture (plus its cut), or train that kind instead")
+                             f"profile {profile.name} ({'; '.join(differ)}): train that kind instead, or give "
+                             f"kinds.{kind} of the profile the {ckpt['kind']} network's architecture before training")
     cut = profile.net(kind).cut if kind == "split" else 0
     size = profile.data.input_size
     classes = list(ckpt["class_names"])

@@ -69,7 +69,7 @@ def _write_manifest(out: Path, manifest: dict[str, Any]) -> None:
 
 
 def export_bundle(checkpoint: Path, out: Path, data: str = "", calibration: int = 1000,
-                  skip_metrics: bool = False) -> Path:
+                  skip_metrics: bool = False, threads: int = 0) -> Path:
     t0 = time.time()
     ckpt = load_checkpoint(checkpoint)
     profile, model, body, class_names = model_from_checkpoint(ckpt)
@@ -119,7 +119,7 @@ def export_bundle(checkpoint: Path, out: Path, data: str = "", calibration: int 
     # Codec tables from the training split's indices (the bundle's own device half).
     from agilenn_ros.runtime.device_pipeline import DevicePipeline
     # the bundle is not complete yet (no hash, no tables): use it unchecked, for its device half only
-    device = DevicePipeline(Bundle(path=out, manifest=manifest), codec="packed", threads=0 or 2)
+    device = DevicePipeline(Bundle(path=out, manifest=manifest), codec="packed", threads=threads or 2)
     indices = np.concatenate([device.infer(list(calib.images[i:i + 250]))[1] for i in range(0, len(calib), 250)])
     manifest["codec"]["tables"] = build_codec_tables(indices, len(centroids))
     manifest["model_hash"] = _model_hash(out, ["device.onnx", "edge.onnx", "fe_weights.npz"],
@@ -130,7 +130,7 @@ def export_bundle(checkpoint: Path, out: Path, data: str = "", calibration: int 
     _write_firmware_header(out, manifest, calib.images)
 
     if not skip_metrics:
-        metrics = _holdout_metrics(out, profile, model, body, loaded, class_names)
+        metrics = _holdout_metrics(out, profile, model, body, loaded, class_names, threads)
         (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
         manifest["files"]["metrics.json"] = {}
     manifest["export_seconds"] = round(time.time() - t0, 1)
@@ -167,8 +167,9 @@ def _checked_training_data(checkpoint: Path, ckpt: dict[str, Any], profile: Prof
 
 
 def _holdout_metrics(out: Path, profile: Profile, model: AgileNN, body: torch.nn.Module, loaded: TrainingData,
-                     class_names: list[str]) -> dict[str, Any]:
-    """Scores on the test split, else on the validation images (never on training images)."""
+                     class_names: list[str], threads: int = 0) -> dict[str, Any]:
+    """Scores on the test split, else on the validation images (never on training images);
+    ``threads``: onnxruntime threads (0: all cores)."""
     from agilenn_ros.runtime.evaluate import evaluate_bundle
     source = loaded.source
     if "test" in source.splits():
@@ -188,7 +189,7 @@ def _holdout_metrics(out: Path, profile: Profile, model: AgileNN, body: torch.nn
         raise DatasetError(f"{problem}: cannot score the model on it (export with --skip-metrics, or fix the data)")
     classes = len(class_names)
     bundle = load_bundle(out)
-    runtime = evaluate_bundle(bundle, test.images, test.labels, progress=False)
+    runtime = evaluate_bundle(bundle, test.images, test.labels, threads=threads, progress=False)
     prep = BatchPreparer(profile.data)
     g0 = zero_baseline_gradients(body, (profile.model.channels, profile.feature_size, profile.feature_size), classes)
     torch_metrics = evaluate_agilenn(model, body, g0, test, prep, profile.train.eval_batch_size,

@@ -142,6 +142,9 @@ def load_bundle(name_or_path: str | os.PathLike[str], verify: bool = True) -> Bu
         raise BundleError(f"{manifest_file}: {exc}") from None
     if not isinstance(manifest, dict):
         raise BundleError(f"{manifest_file}: must hold a JSON object, not {type(manifest).__name__}")
+    if manifest.get("format") == "agilenn-baseline":
+        raise BundleError(f"{path} is a baseline bundle (kind {manifest.get('kind', '?')}: agilenn export-baseline; "
+                          "agilenn bench --baselines reads it), not an AgileNN model bundle (agilenn export)")
     missing = [key for key in REQUIRED_KEYS if key not in manifest]
     if missing:
         raise BundleError(f"{manifest_file}: missing keys {missing}")

@@ -89,8 +89,8 @@ def evaluate_command(args: argparse.Namespace) -> int:
                              f"the model's ({bundle.model_id})")
     if problem:
         raise DatasetError(problem)
-    if args.limit:
-        data = data.subset(slice(0, args.limit))
+    if args.limit:  # spread over the set: it is sorted by class, so the first N would be one class
+        data = data.spread(args.limit)
     result = evaluate_bundle(bundle, data.images, data.labels)
     result.update({"split": split, "split_origin": origin, "data": str(args.data)})
     text = json.dumps(result, indent=2)
