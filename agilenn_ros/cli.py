@@ -194,8 +194,11 @@ def _cmd_train_baseline(args: argparse.Namespace) -> int:
 
 def _cmd_export_baseline(args: argparse.Namespace) -> int:
     from agilenn_ros.export.baseline_export import export_baseline
+    if args.threads:
+        import torch
+        torch.set_num_threads(args.threads)
     out = export_baseline(Path(args.checkpoint), Path(args.out), kind=args.kind, data=args.data,
-                          calibration=args.calibration)
+                          calibration=args.calibration, threads=args.threads)
     print(f"baseline bundle: {out}")
     return 0
 
@@ -315,6 +318,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "as split, when the profile's split network has the edge network's architecture")
     p.add_argument("--data", default="", help="dataset for the split codec tables (default: the training data)")
     p.add_argument("--calibration", type=int_at_least(1), default=1000, help="training images for the split codec tables")
+    p.add_argument("--threads", type=count, default=0,
+                   help="threads for tracing (torch) and the split calibration (onnxruntime); default 0: all cores")
     p.set_defaults(func=_cmd_export_baseline)
 
     p = sub.add_parser("bench", help="side-by-side benchmark: AgileNN vs edge-only, local-only, split computing")

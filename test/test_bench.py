@@ -39,8 +39,14 @@ def baselines_dir(baseline_runs: Path, tmp_path_factory: pytest.TempPathFactory)
     from agilenn_ros.cli import main
     out = tmp_path_factory.mktemp("baselines")
     assert main(["export-baseline", str(baseline_runs / "edge" / "best.pt"), "--out", str(out / "edge")]) == 0
-    assert main(["export-baseline", str(baseline_runs / "edge" / "best.pt"), "--out", str(out / "split"),
-                 "--kind", "split", "--calibration", "300"]) == 0
+    import torch
+    threads_before = torch.get_num_threads()
+    try:
+        assert main(["export-baseline", str(baseline_runs / "edge" / "best.pt"), "--out", str(out / "split"),
+                     "--kind", "split", "--calibration", "300", "--threads", "1"]) == 0
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(threads_before)
     assert main(["export-baseline", str(baseline_runs / "local" / "best.pt"), "--out", str(out / "local")]) == 0
     return out
 

@@ -104,8 +104,11 @@ def test_a_cut_plan_grows_back_but_a_finished_one_stays(tmp_path) -> None:  # ty
     assert replan_after_epoch(log, 48, 48, 3, 400.0, 100.0, 90.0) == 48
     assert replan_after_epoch(log, 30, 48, 10, 2000.0, 100.0, 90.0) == 44      # 10 + floor(3400 / 100)
     assert replan_after_epoch(log, 5, 48, 5, 300.0, 100.0, 90.0) == 5          # finished: annealed, not re-opened
+    # session 9's run went 58 -> 59 -> 58 -> 59 ...: one epoch more is noise, one fewer must be cut
+    assert replan_after_epoch(log, 43, 48, 10, 2000.0, 100.0, 90.0) == 43      # fits 44: stays at 43
+    assert replan_after_epoch(log, 45, 48, 10, 2000.0, 100.0, 90.0) == 44      # fits 44: cut to 44
     records = [json.loads(line) for line in log.read_text().splitlines()]
-    assert [(r["planned_epochs"], r["new_planned_epochs"]) for r in records] == [(26, 48), (30, 44)]
+    assert [(r["planned_epochs"], r["new_planned_epochs"]) for r in records] == [(26, 48), (30, 44), (45, 44)]
 
 
 def test_time_budget_shortens_a_real_run(tmp_path) -> None:  # type: ignore[no-untyped-def]

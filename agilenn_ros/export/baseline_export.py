@@ -104,9 +104,11 @@ def _model_input(images: np.ndarray, size: int) -> np.ndarray:
 
 
 def export_baseline(checkpoint: Path, out: Path, *, kind: str = "", data: str = "",
-                    calibration: int = 1000) -> Path:
+                    calibration: int = 1000, threads: int = 0) -> Path:
     """Export ``checkpoint`` (from train-baseline) as a ``kind`` bundle (default: its own kind;
-    an edge checkpoint exports as ``split`` too, since split uses the edge architecture)."""
+    an edge checkpoint exports as ``split`` too when the profile's split network has the edge
+    architecture; ValueError otherwise). ``threads``: onnxruntime threads of the split
+    calibration (0: two)."""
     t0 = time.time()
     ckpt, profile, model = load_baseline_checkpoint(checkpoint)
     kind = kind or ckpt["kind"]
@@ -158,7 +160,7 @@ def export_baseline(checkpoint: Path, out: Path, *, kind: str = "", data: str = 
         codes_example = torch.randint(0, 256, tuple(device_part(example[:1]).shape), dtype=torch.uint8).repeat(2, 1, 1, 1)
         _onnx(SplitEdge(edge_part, scale), codes_example, out / "edge.onnx", "codes", "logits")
         from agilenn_ros.runtime.onnx_session import make_session
-        session = make_session(out / "device.onnx", 2)
+        session = make_session(out / "device.onnx", threads or 2)
         codes = np.concatenate([session.run(["codes"], {"image": _model_input(calib[i:i + 250], size)})[0]
                                 for i in range(0, len(calib), 250)])
         c, h, w = codes.shape[1:]

@@ -8,6 +8,8 @@ the new total so the run still anneals to zero. Later epochs correct the plan bo
 slow epoch (the first one pays for kernel selection; another job may have shared the cores) made
 the cut too deep, the plan grows back, never beyond the requested epochs. A plan keeps at least
 the epochs already done, and a finished plan is never re-opened (its schedule has annealed).
+A plan grows only by two epochs or more (growth by one is within the projection's noise); it is
+cut as soon as it does not fit.
 """
 from __future__ import annotations
 
@@ -35,11 +37,15 @@ def planned_epochs(planned: int, epochs_done: int, elapsed_s: float, last_epoch_
 def replan_after_epoch(log_path: Path | None, planned: int, requested: int, epochs_done: int, elapsed_s: float,
                        last_epoch_s: float, max_minutes: float) -> int:
     """The plan after ``epochs_done`` epochs: :func:`planned_epochs` of the ``requested`` epochs for
-    ``max_minutes``, unless the current plan is finished. A change is logged as a ``time-budget``
-    record."""
+    ``max_minutes``, unless the current plan is finished, and not one epoch more than the current
+    plan (noise). A change is logged as a ``time-budget`` record."""
     if epochs_done >= planned:
         return planned
     new = planned_epochs(requested, epochs_done, elapsed_s, last_epoch_s, max_minutes * 60.0)
+    if new == planned + 1:
+        # a projection from one epoch's duration moves by +-1 with a few percent of noise: growing
+        # by one epoch, only to cut it again next epoch, re-stretched the schedule every few epochs
+        new = planned
     if new != planned:
         log_record(log_path, {"stage": "time-budget", "after_epoch": epochs_done, "planned_epochs": planned,
                               "new_planned_epochs": new, "elapsed_seconds": elapsed_s,
