@@ -117,3 +117,26 @@ def test_demo_processes_and_independent_subscriber(digits_bundle: Path, dds_env:
     assert len(samples) >= 10, "the independent subscriber received no predictions"
     assert {s.device_id for s in samples} <= {"emulator0", "emulator1"}
     assert all(s.label in load_bundle(digits_bundle).class_names for s in samples)
+
+
+def test_payload_bytes_are_measured_on_frames_spread_over_the_set(cifar_bundle: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Image sets are sorted by class: payload statistics from the first N frames would describe one
+    class (the shipped metrics.json once reported CIFAR-10's airplanes only)."""
+    import agilenn_ros.runtime.evaluate as evaluate
+    from agilenn_ros.runtime.bundle import load_bundle
+    from agilenn_ros.runtime.device_pipeline import DevicePipeline
+    from agilenn_ros.runtime.preprocess import model_input
+    bundle = load_bundle(str(cifar_bundle))
+    images = np.random.default_rng(3).integers(0, 256, (40, 32, 32, 3), dtype=np.uint8)
+    seen: list[np.ndarray] = []
+    real = evaluate.payload_sizes
+    monkeypatch.setattr(evaluate, "payload_sizes", lambda b, idx: seen.append(idx) or real(b, idx))
+    result = evaluate.evaluate_bundle(bundle, images, np.zeros(40, np.int64), batch=16, threads=1,
+                                      payload_frames=4, progress=False)
+    assert result["payload_bytes"]["rans"]["frames"] == 4
+    _, expected = DevicePipeline(bundle, threads=1).infer_prepared(model_input(list(images[[0, 13, 26, 39]]),
+                                                                               bundle.input_hw))
+    assert np.array_equal(seen[0], expected)
+    assert "payload_bytes" not in evaluate.evaluate_bundle(bundle, images[:3], np.zeros(3, np.int64), threads=1,
+                                                           payload_frames=0, progress=False)
