@@ -68,6 +68,9 @@ def baseline_profile_from_dict(raw: Any, name: str) -> BaselineProfile:
         raise ProfileError(f"baseline profile {name}: top level must be a mapping")
     unknown = sorted(set(raw) - {"name", "dataset", "description", "data", "train", "kinds"})
     if unknown:
+        if {"model", "importance"} & set(unknown):
+            raise ProfileError(f"profile {name} is an AgileNN profile (it has 'model'/'importance'): use it with "
+                               "agilenn train; train-baseline takes a baseline profile (config/baselines/)")
         raise ProfileError(f"baseline profile {name}: unknown key(s) {unknown}")
     kinds_raw = raw.get("kinds") or {}
     if not isinstance(kinds_raw, dict) or not kinds_raw:

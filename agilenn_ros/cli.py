@@ -313,11 +313,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("export-baseline", help="export a baseline checkpoint to a bundle under models/baselines/")
     p.add_argument("checkpoint", help="best.pt written by agilenn train-baseline")
     p.add_argument("--out", required=True, help="bundle directory (e.g. models/baselines/edge)")
-    p.add_argument("--kind", default="", choices=["", "edge", "local", "split"],
+    p.add_argument("--kind", default="", choices=["", "edge", "local", "split"], metavar="{edge,local,split}",
                    help="export as this kind (default: the checkpoint's own); an edge checkpoint can also export "
                         "as split, when the profile's split network has the edge network's architecture")
     p.add_argument("--data", default="", help="dataset for the split codec tables (default: the training data)")
-    p.add_argument("--calibration", type=int_at_least(1), default=1000, help="training images for the split codec tables")
+    p.add_argument("--calibration", type=int_at_least(1), default=1000, help="training images for the split codec tables (default 1000)")
     p.add_argument("--threads", type=count, default=0,
                    help="threads for tracing (torch) and the split calibration (onnxruntime); default 0: all cores")
     p.set_defaults(func=_cmd_export_baseline)

@@ -311,4 +311,4 @@ def test_export_baseline_refuses_a_checkpoint_of_another_architecture(baseline_r
     err = capsys.readouterr().err
     assert rc != 0 and not (tmp_path / "split" / "manifest.json").exists()
     assert "the local checkpoint's network differs from the split network of baseline profile digits" in err
-    assert "widths (8, 16, 32) vs (16, 32, 64)" in err and "Traceback" not in err
+    assert "(checkpoint vs profile: widths (8, 16, 32) vs (16, 32, 64))" in err and "Traceback" not in err

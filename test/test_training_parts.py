@@ -223,3 +223,10 @@ def test_cutout_as_large_as_the_image_warns_once() -> None:
     with w.catch_warnings():
         w.simplefilter("error")
         prep.augment(images)                              # once per source size
+
+
+def test_an_agilenn_profile_given_to_train_baseline_says_so() -> None:
+    from agilenn_ros.baseline_config import baseline_profile_from_dict
+    from agilenn_ros.config import ProfileError
+    with pytest.raises(ProfileError, match="is an AgileNN profile .* use it with agilenn train"):
+        baseline_profile_from_dict({"dataset": "cifar10", "model": {"k": 4}, "importance": {}}, "cifar10-x")

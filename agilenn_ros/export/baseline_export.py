@@ -14,6 +14,7 @@ Bundle layout (``models/baselines/<kind>/``), read by :mod:`agilenn_ros.bench.ba
 from __future__ import annotations
 
 import json
+import os
 import time
 import warnings
 from pathlib import Path
@@ -108,7 +109,7 @@ def export_baseline(checkpoint: Path, out: Path, *, kind: str = "", data: str = 
     """Export ``checkpoint`` (from train-baseline) as a ``kind`` bundle (default: its own kind;
     an edge checkpoint exports as ``split`` too when the profile's split network has the edge
     architecture; ValueError otherwise). ``threads``: onnxruntime threads of the split
-    calibration (0: two)."""
+    calibration (0: all cores)."""
     t0 = time.time()
     ckpt, profile, model = load_baseline_checkpoint(checkpoint)
     kind = kind or ckpt["kind"]
@@ -121,8 +122,8 @@ def export_baseline(checkpoint: Path, out: Path, *, kind: str = "", data: str = 
                   if getattr(wanted, name) != getattr(trained, name)]
         if differ:
             raise ValueError(f"the {ckpt['kind']} checkpoint's network differs from the {kind} network of baseline "
-                             f"profile {profile.name} ({'; '.join(differ)}): train that kind instead, or give "
-                             f"kinds.{kind} of the profile the {ckpt['kind']} network's architecture before training")
+                             f"profile {profile.name} (checkpoint vs profile: {'; '.join(differ)}): train that kind instead, or "
+                             f"train again with kinds.{kind} set to the {ckpt['kind']} network's architecture")
     cut = profile.net(kind).cut if kind == "split" else 0
     size = profile.data.input_size
     classes = list(ckpt["class_names"])
@@ -160,7 +161,7 @@ def export_baseline(checkpoint: Path, out: Path, *, kind: str = "", data: str = 
         codes_example = torch.randint(0, 256, tuple(device_part(example[:1]).shape), dtype=torch.uint8).repeat(2, 1, 1, 1)
         _onnx(SplitEdge(edge_part, scale), codes_example, out / "edge.onnx", "codes", "logits")
         from agilenn_ros.runtime.onnx_session import make_session
-        session = make_session(out / "device.onnx", threads or 2)
+        session = make_session(out / "device.onnx", threads or (os.cpu_count() or 1))
         codes = np.concatenate([session.run(["codes"], {"image": _model_input(calib[i:i + 250], size)})[0]
                                 for i in range(0, len(calib), 250)])
         c, h, w = codes.shape[1:]

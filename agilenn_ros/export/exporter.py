@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -119,7 +120,7 @@ def export_bundle(checkpoint: Path, out: Path, data: str = "", calibration: int 
     # Codec tables from the training split's indices (the bundle's own device half).
     from agilenn_ros.runtime.device_pipeline import DevicePipeline
     # the bundle is not complete yet (no hash, no tables): use it unchecked, for its device half only
-    device = DevicePipeline(Bundle(path=out, manifest=manifest), codec="packed", threads=threads or 2)
+    device = DevicePipeline(Bundle(path=out, manifest=manifest), codec="packed", threads=threads or (os.cpu_count() or 1))
     indices = np.concatenate([device.infer(list(calib.images[i:i + 250]))[1] for i in range(0, len(calib), 250)])
     manifest["codec"]["tables"] = build_codec_tables(indices, len(centroids))
     manifest["model_hash"] = _model_hash(out, ["device.onnx", "edge.onnx", "fe_weights.npz"],
