@@ -19,6 +19,16 @@ class MissingSplitError(DatasetError):
     """The source has no such split (e.g. no ``test/`` folder)."""
 
 
+def spread_index(count: int, limit: int) -> np.ndarray:
+    """Positions of ``min(limit, count)`` items spread evenly over ``count`` (ascending int64;
+    all positions when ``limit`` >= ``count``, none when ``limit`` <= 0)."""
+    if limit <= 0:
+        return np.zeros(0, np.int64)
+    if limit >= count:
+        return np.arange(count, dtype=np.int64)
+    return np.unique(np.linspace(0, count - 1, limit).round().astype(np.int64))
+
+
 @dataclass
 class ImageSet:
     images: np.ndarray          # uint8 [N, H, W, 3], RGB
@@ -38,8 +48,7 @@ class ImageSet:
         or covers it. Image sets are sorted by class, so the first N would all be one class."""
         if not limit or limit >= len(self):
             return self
-        index = np.unique(np.linspace(0, len(self) - 1, limit).round().astype(np.int64))
-        return self.subset(index)
+        return self.subset(spread_index(len(self), limit))
 
     def class_counts(self) -> dict[str, int]:
         counts = np.bincount(self.labels, minlength=len(self.class_names)) if len(self) else \

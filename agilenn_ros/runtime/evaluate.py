@@ -16,6 +16,7 @@ from tqdm import tqdm
 
 from agilenn_ros.codec.registry import CODEC_IDS, make_codec
 from agilenn_ros.data import DatasetError, class_mismatch, open_source
+from agilenn_ros.data.imageset import spread_index
 from agilenn_ros.data.training_data import load_holdout
 from agilenn_ros.runtime.bundle import Bundle, load_bundle
 from agilenn_ros.runtime.device_pipeline import DevicePipeline
@@ -53,10 +54,7 @@ def evaluate_bundle(bundle: Bundle, images: np.ndarray, labels: np.ndarray, batc
     start = time.perf_counter()
     correct = {"accuracy": 0, "local_accuracy": 0, "remote_accuracy": 0}
     coded: list[np.ndarray] = []
-    total = len(labels)
-    payload_at = (np.arange(total) if total <= payload_frames else
-                  np.unique(np.linspace(0, total - 1, payload_frames).round().astype(np.int64))) \
-        if payload_frames > 0 else np.zeros(0, np.int64)
+    payload_at = spread_index(len(labels), payload_frames)
     bar = tqdm(range(0, len(labels), batch), desc="evaluate", unit="batch", disable=not progress, leave=False)
     for i in bar:
         x = model_input(list(images[i:i + batch]), bundle.input_hw)
