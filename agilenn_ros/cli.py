@@ -90,9 +90,6 @@ def _cmd_pretrain_reference(args: argparse.Namespace) -> int:
 
 def _cmd_export(args: argparse.Namespace) -> int:
     from agilenn_ros.export.exporter import export_bundle
-    if args.threads:
-        import torch
-        torch.set_num_threads(args.threads)
     export_bundle(Path(args.checkpoint), Path(args.out), data=args.data, calibration=args.calibration,
                   skip_metrics=args.skip_metrics, threads=args.threads)
     print(f"model bundle: {args.out}")
@@ -194,9 +191,6 @@ def _cmd_train_baseline(args: argparse.Namespace) -> int:
 
 def _cmd_export_baseline(args: argparse.Namespace) -> int:
     from agilenn_ros.export.baseline_export import export_baseline
-    if args.threads:
-        import torch
-        torch.set_num_threads(args.threads)
     out = export_baseline(Path(args.checkpoint), Path(args.out), kind=args.kind, data=args.data,
                           calibration=args.calibration, threads=args.threads)
     print(f"baseline bundle: {out}")

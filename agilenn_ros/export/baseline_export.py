@@ -110,6 +110,8 @@ def export_baseline(checkpoint: Path, out: Path, *, kind: str = "", data: str = 
     an edge checkpoint exports as ``split`` too when the profile's split network has the edge
     architecture; ValueError otherwise). ``threads``: onnxruntime threads of the split
     calibration (0: all cores)."""
+    if threads:
+        torch.set_num_threads(threads)  # tracing and calibration
     t0 = time.time()
     ckpt, profile, model = load_baseline_checkpoint(checkpoint)
     kind = kind or ckpt["kind"]

@@ -71,6 +71,8 @@ def _write_manifest(out: Path, manifest: dict[str, Any]) -> None:
 
 def export_bundle(checkpoint: Path, out: Path, data: str = "", calibration: int = 1000,
                   skip_metrics: bool = False, threads: int = 0) -> Path:
+    if threads:
+        torch.set_num_threads(threads)  # tracing and calibration
     t0 = time.time()
     ckpt = load_checkpoint(checkpoint)
     profile, model, body, class_names = model_from_checkpoint(ckpt)
