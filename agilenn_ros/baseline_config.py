@@ -21,7 +21,8 @@ from typing import Any
 import yaml
 
 from agilenn_ros.config import (REMOTE_FAMILIES, DataConfig, ProfileError, TrainConfig, _build_section,
-                                check_data_section, check_pooled_widths, config_dir)
+                                check_data_section, check_pooled_widths, check_train_section,
+                                config_dir)
 
 KINDS = ("edge", "local", "split")
 
@@ -89,6 +90,7 @@ def baseline_profile_from_dict(raw: Any, name: str) -> BaselineProfile:
                               data=_build_section(DataConfig, raw.get("data"), f"{name}.data"),
                               train=_build_section(TrainConfig, raw.get("train"), f"{name}.train"), kinds=kinds)
     check_data_section(profile.data, f"{name}.data")
+    check_train_section(profile.train, f"{name}.train")
     for kind in kinds:
         if profile.feature_size(kind) < 1:
             raise ProfileError(f"{name}.kinds.{kind}: input_size too small for the strides")

@@ -84,6 +84,9 @@ class TrainConfig:
     max_train_samples: int = 0           # 0: all (for quick experiments)
     ema_decay: float = 0.0               # > 0: evaluate and export an EMA of the weights (e.g. 0.998)
     max_minutes: float = 0.0             # > 0: wall-time cap of the run; a slower machine trains fewer epochs
+    recipe: str = "cosine"               # cosine: warm-up then cosine (lr, weight_decay as in SGD);
+                                         # speedrun: agilenn_ros.training.speedrun (lr, weight_decay
+                                         # per 1024 examples, decoupled; triangle schedule, lookahead)
     local_ce_weight: float = 0.0         # > 0: extra cross-entropy on the local predictor alone (the
                                          # fallback when the link is down), times this weight
 
@@ -191,6 +194,7 @@ def _validate(p: Profile) -> None:
         raise ProfileError(f"profile {p.name}: need 0 < lam <= 1, 0 < rho <= 1, steps >= 1")
     if not p.train.max_minutes >= 0.0:
         raise ProfileError(f"profile {p.name}: train.max_minutes must be >= 0 (0: no cap), not {p.train.max_minutes}")
+    check_train_section(p.train, f"profile {p.name}: train")
     if not 0.0 <= p.train.ema_decay < 1.0:
         raise ProfileError(f"profile {p.name}: train.ema_decay must be in [0, 1) (0: off), not {p.train.ema_decay}")
     if not p.train.local_ce_weight >= 0.0:
@@ -205,6 +209,15 @@ def _validate(p: Profile) -> None:
     if p.feature_size < 1:
         raise ProfileError(f"profile {p.name}: input_size too small for the strides")
     check_pooled_widths(m.remote, m.remote_widths, p.feature_size, f"profile {p.name}: model")
+
+
+def check_train_section(train: TrainConfig, where: str) -> None:
+    """The training recipe is one of RECIPES; the speed-run recipe needs momentum in [0, 1)."""
+    recipes = ("cosine", "speedrun")
+    if train.recipe not in recipes:
+        raise ProfileError(f"{where}.recipe must be one of {', '.join(recipes)}, not {train.recipe!r}")
+    if train.recipe == "speedrun" and not 0.0 <= train.momentum < 1.0:
+        raise ProfileError(f"{where}.momentum must be in [0, 1) for the speedrun recipe, not {train.momentum}")
 
 
 def check_data_section(data: DataConfig, where: str) -> None:

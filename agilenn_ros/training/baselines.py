@@ -33,6 +33,7 @@ from agilenn_ros.training.pretrain_reference import accuracy
 from agilenn_ros.training.remote_predictor import build_remote
 from agilenn_ros.training.run_io import load_train_val, log_record
 from agilenn_ros.training.runtime_setup import autocast, bf16_available, lr_at, setup_torch, sgd
+from agilenn_ros.training.speedrun import Lookahead, identity_init, set_schedule, speedrun_sgd, triangle_factor
 from agilenn_ros.training.time_budget import replan_after_epoch
 
 
@@ -88,7 +89,13 @@ def train_baseline(profile: BaselineProfile, kind: str, data: str, out_dir: Path
     out_dir.mkdir(parents=True, exist_ok=True)   # after the data checks: a refused run leaves no empty OUT
     classes = len(train.class_names)
     model = BaselineNetwork(net, classes).to(memory_format=torch.channels_last)
-    opt = sgd(model, cfg, peak_lr)
+    speedrun = cfg.recipe == "speedrun"
+    lookahead = Lookahead() if speedrun else None
+    if speedrun:
+        identity_init([model.body])
+        opt = speedrun_sgd(model, [model.body], peak_lr, cfg.weight_decay, cfg.momentum, cfg.batch_size)
+    else:
+        opt = sgd(model, cfg, peak_lr)
     prep = BatchPreparer(profile.data, seed=cfg.seed + 11)
     steps_per_epoch = max(1, len(train) // cfg.batch_size)
     total, warmup = steps_per_epoch * epochs, int(cfg.warmup_epochs * steps_per_epoch)
@@ -102,6 +109,8 @@ def train_baseline(profile: BaselineProfile, kind: str, data: str, out_dir: Path
         if ema is not None and "ema" in ckpt:
             ema.load_state_dict(ckpt["ema"])
         opt.load_state_dict(ckpt["optimizer"])
+        if lookahead is not None and "lookahead" in ckpt:
+            lookahead.load_state_dict(ckpt["lookahead"])
         start_epoch, step, best, wall = ckpt["epoch"], ckpt["step"], ckpt["best_val"], ckpt["wall_seconds"]
         if ckpt.get("requested_epochs") == requested:   # same plan: keep what the time budget cut it to
             epochs = int(ckpt.get("planned_epochs", requested))
@@ -124,17 +133,22 @@ def train_baseline(profile: BaselineProfile, kind: str, data: str, out_dir: Path
             idx = np.sort(order[i * cfg.batch_size:(i + 1) * cfg.batch_size])
             x = prep(train.images[idx], train=True)
             y = torch.from_numpy(train.labels[idx])
-            for group in opt.param_groups:
-                group["lr"] = lr_at(step, total, warmup, peak_lr)
+            if speedrun:
+                set_schedule(opt, triangle_factor(step, total))
+            else:
+                for group in opt.param_groups:
+                    group["lr"] = lr_at(step, total, warmup, peak_lr)
             with autocast(bf16):
                 logits = model(x).float()
             loss = F.cross_entropy(logits, y, label_smoothing=cfg.label_smoothing)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+            step += 1
+            if lookahead is not None:
+                lookahead.step(model, step, total)
             if ema is not None:
                 ema.update(model)
-            step += 1
             running += float(loss.detach())
             correct += int((logits.argmax(1) == y).sum())
             seen += len(y)
@@ -158,6 +172,8 @@ def train_baseline(profile: BaselineProfile, kind: str, data: str, out_dir: Path
         resume_state: dict[str, Any] = {"optimizer": opt.state_dict()}
         if ema is not None:
             resume_state.update(live_state_dict=model.state_dict(), ema=ema.state_dict())
+        if lookahead is not None:
+            resume_state["lookahead"] = lookahead.state_dict()
         atomic_save({**ckpt, **resume_state}, last_path)
         epoch += 1
     if not best_path.is_file():

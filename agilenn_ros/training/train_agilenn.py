@@ -42,6 +42,7 @@ from agilenn_ros.training.reference import freeze, permute_input_channels
 from agilenn_ros.training.remote_predictor import ResNetRemote
 from agilenn_ros.training.run_io import load_training_data, log_record
 from agilenn_ros.training.runtime_setup import autocast, bf16_available, lr_at, setup_torch, sgd
+from agilenn_ros.training.speedrun import Lookahead, identity_init, set_schedule, speedrun_sgd, triangle_factor
 from agilenn_ros.training.time_budget import replan_after_epoch
 
 
@@ -116,7 +117,8 @@ def model_from_checkpoint(ckpt: dict[str, Any]) -> tuple[Profile, AgileNN, ResNe
 
 def agilenn_step(model: AgileNN, body: torch.nn.Module, g0: torch.Tensor, x: torch.Tensor, y: torch.Tensor,
                  profile: Profile, opt: torch.optim.Optimizer, ema: ModelEMA | None, bf16: bool,
-                 teacher: torch.nn.Module | None = None) -> dict[str, float]:
+                 teacher: torch.nn.Module | None = None, lookahead: Lookahead | None = None,
+                 step_of: tuple[int, int] = (0, 0)) -> dict[str, float]:
     """One optimiser step of AgileNN's joint loss (paper Section 4: lam * prediction loss + (1 - lam) *
     (skewness + disorder losses), importance by integrated gradients through the frozen reference ``body``).
 
@@ -124,7 +126,8 @@ def agilenn_step(model: AgileNN, body: torch.nn.Module, g0: torch.Tensor, x: tor
     knowledge distillation from ``teacher`` (frozen, same normalised input) when one is given,
     plus ``train.local_ce_weight`` times the local predictor's own cross-entropy.
     x: normalised images [B, 3, S, S]; y: labels [B]. Returns the step's loss parts and training
-    accuracy / skewness as floats (keys of the epoch record).
+    accuracy / skewness as floats (keys of the epoch record). ``lookahead`` (speedrun recipe) is
+    advanced after the optimiser step as step ``step_of[0]`` of ``step_of[1]``.
     """
     imp, k, cfg, kd = profile.importance, profile.model.k, profile.train, profile.distill
     with autocast(bf16):
@@ -151,6 +154,8 @@ def agilenn_step(model: AgileNN, body: torch.nn.Module, g0: torch.Tensor, x: tor
     opt.zero_grad(set_to_none=True)
     loss.backward()
     opt.step()
+    if lookahead is not None:
+        lookahead.step(model, *step_of)
     if ema is not None:
         ema.update(model)
     with torch.no_grad():
@@ -158,6 +163,21 @@ def agilenn_step(model: AgileNN, body: torch.nn.Module, g0: torch.Tensor, x: tor
                 **parts, "train_accuracy": float((out.fused_logits.argmax(1) == y).float().mean()),
                 "train_local_accuracy": float((out.local_logits.argmax(1) == y).float().mean()),
                 "train_skewness": float(skewness(per_channel.detach(), k).mean())}
+
+
+def make_optimizer(model: AgileNN, profile: Profile) -> tuple[torch.optim.Optimizer, Lookahead | None]:
+    """The optimiser of ``train.recipe`` (and the lookahead of the speedrun recipe, else None).
+
+    speedrun (:mod:`agilenn_ros.training.speedrun`): the remote body's 3x3 convolutions start as
+    identities and its BatchNorm scales are fixed. The device's layers keep learned BatchNorm
+    scales: they set the ReLU6 range the quantizer works in.
+    """
+    cfg = profile.train
+    if cfg.recipe != "speedrun":
+        return sgd(model, cfg, cfg.lr), None
+    identity_init([model.remote.body])
+    opt = speedrun_sgd(model, [model.remote.body], cfg.lr, cfg.weight_decay, cfg.momentum, cfg.batch_size)
+    return opt, Lookahead()
 
 
 def _teacher(profile: Profile, class_names: list[str], required: bool) -> tuple[Profile, torch.nn.Module | None]:
@@ -206,7 +226,7 @@ def train_agilenn(profile: Profile, data: str, out_dir: Path, reference: Path | 
     model = AgileNN(profile, classes)
     steps_per_epoch = max(1, len(train) // cfg.batch_size)
     epochs, budget_offset = cfg.epochs, 0.0   # the plan (time budget) and budget time of earlier runs
-    opt = sgd(model, cfg, cfg.lr)
+    opt, lookahead = make_optimizer(model, profile)
     start_epoch, step, best_val, wall = 0, 0, -1.0, 0.0
     resumed: dict[str, Any] = {}
 
@@ -217,6 +237,8 @@ def train_agilenn(profile: Profile, data: str, out_dir: Path, reference: Path | 
             raise CheckpointError(f"{problem}; {RESTART_HINT}")
         model.load_state_dict(ckpt.get("live_model", ckpt["model"]))
         opt.load_state_dict(ckpt["optimizer"])
+        if lookahead is not None and "lookahead" in ckpt:
+            lookahead.load_state_dict(ckpt["lookahead"])
         body = build_reference_body(profile, classes, ckpt["reference_body"])
         start_epoch, step, best_val, wall = ckpt["epoch"], ckpt["step"], ckpt["best_val"], ckpt["wall_seconds"]
         if ckpt.get("requested_epochs") == cfg.epochs:   # same plan: keep what the time budget cut it to
@@ -267,10 +289,15 @@ def train_agilenn(profile: Profile, data: str, out_dir: Path, reference: Path | 
             idx = np.sort(order[i * cfg.batch_size:(i + 1) * cfg.batch_size])
             x = prep(train.images[idx], train=True)
             y = torch.from_numpy(train.labels[idx])
-            lr = lr_at(step, total_steps, warmup, cfg.lr)
-            for group in opt.param_groups:
-                group["lr"] = lr
-            parts = agilenn_step(model, body, g0, x, y, profile, opt, ema, bf16, teacher)
+            if lookahead is not None:
+                lr = cfg.lr * triangle_factor(step, total_steps)
+                set_schedule(opt, lr / cfg.lr)
+            else:
+                lr = lr_at(step, total_steps, warmup, cfg.lr)
+                for group in opt.param_groups:
+                    group["lr"] = lr
+            parts = agilenn_step(model, body, g0, x, y, profile, opt, ema, bf16, teacher, lookahead,
+                                 (step + 1, total_steps))
             step += 1
             for key, value in parts.items():
                 sums[key] = sums.get(key, 0.0) + value
@@ -300,6 +327,8 @@ def train_agilenn(profile: Profile, data: str, out_dir: Path, reference: Path | 
         resume_state: dict[str, Any] = {"optimizer": opt.state_dict()}
         if ema is not None:
             resume_state.update(live_model=model.state_dict(), ema=ema.state_dict())
+        if lookahead is not None:
+            resume_state["lookahead"] = lookahead.state_dict()
         atomic_save({**ckpt, **resume_state}, last_path)
         epoch += 1
     if not best_path.is_file():
