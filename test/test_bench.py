@@ -286,6 +286,29 @@ def test_firmware_report_calibrates_device_times(tmp_path: Path, digits_bundle: 
     assert rows["agilenn-packed"]["device"]["compute_ms"] == pytest.approx(1e3 * 120000 / 216e6)
 
 
+def test_a_firmware_report_of_another_model_is_not_used(tmp_path: Path, digits_bundle: Path, capsys) -> None:
+    """A report measured on another bundle (make firmware-report not re-run) would give this model
+    another model's device time, flash and RAM: it is named and set aside, a matching one is used."""
+    from agilenn_ros.runtime.bundle import load_bundle
+    own_hash = load_bundle(digits_bundle).model_hash
+    report = {"flash_bytes": 40000, "ram_bytes": 90000, "instructions_per_frame": 151000,
+              "per_frame": [{"name": "test_image_0", "icount_extract": 120000, "icount_encode": 30000}],
+              "model": {"model_hash": "0badc0de"}}
+    path = tmp_path / "firmware.json"
+    path.write_text(json.dumps(report))
+    result = _bench(tmp_path, digits_bundle, tmp_path / "none", ["--firmware", str(path)])
+    assert result["firmware"] is None
+    assert "measured on model 0badc0de, not on this bundle" in result["firmware_ignored"]
+    assert "0badc0de" in capsys.readouterr().err
+    assert any(a.startswith("Firmware report not used:") for a in result["assumptions"])
+    assert "firmware" not in result["device_model"]["cycles_per_mac_source"]
+    report["model"]["model_hash"] = own_hash
+    path.write_text(json.dumps(report))
+    result = _bench(tmp_path, digits_bundle, tmp_path / "none", ["--firmware", str(path)])
+    assert result["firmware"]["model_hash"] == own_hash and result["firmware_ignored"] is None
+    assert "firmware" in result["device_model"]["cycles_per_mac_source"]
+
+
 def test_bench_quick_on_cifar(tmp_path: Path, cifar_bundle: Path) -> None:
     if not (SHARED_CIFAR / "test.tar.gz").is_file():
         pytest.skip("CIFAR-10 data not present")

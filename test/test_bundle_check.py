@@ -25,7 +25,8 @@ def _manifest(edit: Callable[[dict], None]) -> Edit:
 
 
 def _rans_off_by_one(m: dict) -> None:
-    m["codec"]["tables"]["rans"]["freqs"][3][0] -= 1
+    row = m["codec"]["tables"]["rans"]["freqs"][3]
+    row[row.index(max(row))] -= 1      # the largest frequency: every entry stays >= 1 whatever the bundle
 
 
 def _rans_row_missing(m: dict) -> None:
@@ -64,9 +65,11 @@ CASES: dict[str, tuple[Edit, str, str]] = {
                         "edge.onnx", "has no input 'idx'"),
     "onnx output name": (_manifest(lambda m: m["tensors"]["edge"]["outputs"].__setitem__("fused_logits", "out")),
                          "edge.onnx", "has no output 'out'"),
-    "feature shape": (_manifest(lambda m: m["features"].__setitem__("height", 15)), "edge.onnx", "shape"),
-    "channel split": (_manifest(lambda m: m["features"].__setitem__("local_channels", 4)), "manifest.json",
-                      "local_channels"),
+    "feature shape": (_manifest(lambda m: m["features"].__setitem__("height", m["features"]["height"] - 1)),
+                      "edge.onnx", "shape"),
+    "channel split": (_manifest(lambda m: m["features"].__setitem__("local_channels",
+                                                                    m["features"]["local_channels"] + 1)),
+                      "manifest.json", "local_channels"),
     "edge.onnx hash": (_corrupt_edge_onnx, "edge.onnx", "sha256"),
     "edge.onnx not a model": (_edge_onnx_not_a_model, "edge.onnx", "onnxruntime cannot load it"),
     "missing file": (lambda p, m: (p / "fe_weights.npz").unlink(), "fe_weights.npz", "missing"),

@@ -37,11 +37,13 @@ class FirmwareFigures:
     flash_bytes: float | None = None
     ram_bytes: float | None = None
     keys_used: dict[str, str] = field(default_factory=dict)
+    model_hash: str | None = None                    # the bundle it was measured on, when recorded
 
     def to_dict(self) -> dict[str, Any]:
         return {"path": self.path, "instructions_per_frame": self.instructions_per_frame,
                 "extract_instructions": self.extract_instructions, "encode_instructions": self.encode_instructions,
-                "flash_bytes": self.flash_bytes, "ram_bytes": self.ram_bytes, "keys_used": self.keys_used}
+                "flash_bytes": self.flash_bytes, "ram_bytes": self.ram_bytes, "keys_used": self.keys_used,
+                "model_hash": self.model_hash}
 
 
 def flatten(value: Any, prefix: str = "") -> dict[str, float]:
@@ -159,4 +161,17 @@ def load_firmware_report(path: str | Path) -> FirmwareFigures | None:
     except (OSError, json.JSONDecodeError):
         return None
     figures = parse_firmware_report(data, str(p))
+    model = data.get("model") if isinstance(data, dict) else None
+    if isinstance(model, dict) and model.get("model_hash") is not None:
+        figures.model_hash = str(model["model_hash"])
     return figures if figures.instructions_per_frame else None
+
+
+def stale_report_problem(figures: FirmwareFigures, model_hash: str) -> str | None:
+    """Why a firmware report does not describe the bundle ``model_hash`` (None when it does, or
+    when the report does not say which model it measured)."""
+    if figures.model_hash is None or figures.model_hash == model_hash:
+        return None
+    return (f"{figures.path} was measured on model {figures.model_hash}, not on this bundle ({model_hash}): "
+            "its instruction counts, flash and RAM are not used (re-measure with make firmware-report "
+            "BUNDLE=<this bundle> OUT=<json> and pass it with --firmware)")

@@ -26,7 +26,7 @@ import numpy as np
 
 from agilenn_ros.bench.baseline_bundle import HOW_TO_MAKE
 from agilenn_ros.bench.device_model import DeviceModel, agilenn_device_cost
-from agilenn_ros.bench.firmware import load_firmware_report
+from agilenn_ros.bench.firmware import load_firmware_report, stale_report_problem
 from agilenn_ros.bench.jpeg_encoder import load_jpeg_report
 from agilenn_ros.bench.schemes import (BenchContext, BenchData, agilenn_rows, all_channels_rows, edge_only_rows,
                                        local_only_row, split_rows)
@@ -106,8 +106,13 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
     weights = load_float_weights(bundle.file("fe_weights.npz"))
     firmware_path = Path(args.firmware) if args.firmware else REPO / "results" / "firmware.json"
     firmware = load_firmware_report(firmware_path)
+    firmware_note = None
     if firmware is not None:
         firmware.path = shown_path(firmware_path)
+        firmware_note = stale_report_problem(firmware, bundle.model_hash)
+        if firmware_note:
+            print(f"warning: {firmware_note}", file=sys.stderr, flush=True)
+            firmware = None
     agilenn_cost = agilenn_device_cost(weights)
     device = DeviceModel.calibrate(args.clock_mhz * 1e6, firmware, agilenn_cost["macs"],
                                    int(np.prod(bundle.remote_shape)))
@@ -131,7 +136,7 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
     for r in rows:
         if not r["available"] and r["scheme"] not in [m["scheme"] for m in missing]:
             missing.append({"scheme": r["scheme"], "reason": r["missing_reason"]})
-    assumptions = device.assumptions() + [
+    assumptions = device.assumptions() + ([f"Firmware report not used: {firmware_note}"] if firmware_note else []) + [
         "Bytes per frame: the serialized ROS 2 message (CDR with its 4-byte encapsulation header) that crosses "
         "the link; RTPS/UDP/IP or micro-ROS XRCE framing and the downlink (the prediction) are not counted.",
         f"Links: {', '.join(f'{k} = {v / 1e3:g} kbit/s' for k, v in LINKS_BPS.items())}, full rate, no loss, no "
@@ -158,7 +163,8 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
                   "remote_shape": list(bundle.remote_shape), "centroids": len(bundle.centroids),
                   "alpha": bundle.alpha},
         "links_bps": LINKS_BPS, "device_model": device.to_dict(),
-        "firmware": firmware.to_dict() if firmware else None, "baselines_dir": str(baselines_dir),
+        "firmware": firmware.to_dict() if firmware else None, "firmware_ignored": firmware_note,
+        "baselines_dir": str(baselines_dir),
         "schemes": rows, "ratios": ratios(rows), "missing": missing, "assumptions": assumptions,
     }
     result["targets"] = targets(rows, result["ratios"])
