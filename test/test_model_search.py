@@ -59,3 +59,19 @@ def test_missing_bundle_names_existing_places_and_the_variable(tmp_path: Path,
     text = str(info.value)
     assert "AGILENN_MODEL_PATH" in text and str(extra) in text
     assert "does-not-exist" not in text and "empty-prefix" not in text
+
+
+def test_a_name_with_folders_is_looked_up_too(tmp_path: Path, cifar_bundle: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """`--model baselines/edge` finds models/baselines/edge as `--model cifar10` finds models/cifar10;
+    a path that leaves the search roots (..) or is absolute is only taken as a path."""
+    extra = tmp_path / "my-models"
+    shutil.copytree(cifar_bundle, extra / "robots" / "arm")
+    monkeypatch.setenv(bundle_module.MODEL_PATH_ENV, str(extra))
+    monkeypatch.chdir(tmp_path)
+    assert resolve_model("robots/arm") == extra / "robots" / "arm"
+    assert resolve_model("baselines/edge") == REPO / "models" / "baselines" / "edge"
+    with pytest.raises(BundleError):
+        resolve_model("robots/../robots/arm")
+    with pytest.raises(BundleError):
+        resolve_model("/robots/arm")

@@ -98,6 +98,9 @@ def test_train_export_evaluate_flat_folder_with_honest_splits(tmp_path: Path, pr
     new_images = make_class_tree(tmp_path / "new", {"cat": 2, "dog": 2, "fish": 2})
     rc, out, _ = agilenn(capsys, "evaluate", "--model", str(bundle), "--data", str(new_images), "--split", "all")
     assert rc == 0 and json.loads(out)["split"] == "all" and json.loads(out)["samples"] == 6
+    rc, out, err = agilenn(capsys, "evaluate", "--model", str(bundle), "--data", str(new_images), "--split", "all",
+                           "--limit", "50")
+    assert rc == 0 and json.loads(out)["samples"] == 6 and "--limit 50 is not below the 6 images" in err
 
 
 def test_export_and_evaluate_check_class_names(tmp_path: Path, profile: Path,

@@ -106,13 +106,14 @@ def _search_roots() -> list[Path]:
 
 
 def resolve_model(name_or_path: str | os.PathLike[str]) -> Path:
-    """A bundle directory, or a bundle name looked up in $AGILENN_MODEL_PATH and models/."""
+    """A bundle directory, or a bundle name looked up in $AGILENN_MODEL_PATH and models/ (a name
+    may have folders, e.g. ``baselines/edge``, when it is relative and has no ``..``)."""
     path = Path(name_or_path).expanduser()
     if (path / "manifest.json").is_file():
         return path
     if path.name == "manifest.json" and path.is_file():
         return path.parent
-    if os.sep not in str(name_or_path):
+    if not path.is_absolute() and ".." not in path.parts and not str(name_or_path).startswith("~"):
         for root in _search_roots():
             if (root / str(name_or_path) / "manifest.json").is_file():
                 return root / str(name_or_path)

@@ -97,7 +97,10 @@ def evaluate_command(args: argparse.Namespace) -> int:
                              f"the model's ({bundle.model_id})")
     if problem:
         raise DatasetError(problem)
-    if args.limit:  # spread over the set: it is sorted by class, so the first N would be one class
+    if args.limit and args.limit >= len(data):
+        print(f"note: --limit {args.limit} is not below the {len(data)} images of the {split} split: "
+              "evaluating all of them", file=sys.stderr)
+    elif args.limit:  # spread over the set: it is sorted by class, so the first N would be one class
         data = data.spread(args.limit)
     result = evaluate_bundle(bundle, data.images, data.labels)
     result.update({"split": split, "split_origin": origin, "data": str(args.data)})
