@@ -117,8 +117,8 @@ def set_schedule(opt: torch.optim.Optimizer, factor: float) -> None:
 class Lookahead:
     """Lookahead on an EMA of the weights (Zhang et al. 2019; Jordan 2024's form): from
     ``start_fraction`` of the planned steps on, every ``LOOKAHEAD_EVERY`` steps the average moves towards the live
-    weights with decay ``0.95**5 * (step / total)**3`` and is copied back into the network; the
-    last step copies the average in full. Float entries of the state dict only."""
+    weights with decay ``0.95**5 * (step / total)**3`` and is copied back into the network; at
+    the last step the network takes the average as it stands (decay 1). Float entries of the state dict only."""
 
     def __init__(self, start_fraction: float = 0.3) -> None:
         self.start_fraction = float(start_fraction)
@@ -135,7 +135,8 @@ class Lookahead:
             return
         if step % LOOKAHEAD_EVERY != 0 and step < total_steps:
             return
-        decay = LOOKAHEAD_BASE * (step / max(1, total_steps)) ** 3 if step < total_steps else 0.0
+        # the last step: decay 1, the network takes the average as it stands
+        decay = LOOKAHEAD_BASE * (step / max(1, total_steps)) ** 3 if step < total_steps else 1.0
         for name, avg in self.average.items():
             avg.lerp_(live[name], 1.0 - decay)
             live[name].copy_(avg)
