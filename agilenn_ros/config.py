@@ -97,6 +97,8 @@ class DistillConfig:
     teacher: str = ""                    # baseline checkpoint (agilenn train-baseline --kind edge): best.pt
     weight: float = 0.0                  # share of the prediction loss taken from the teacher (0: off)
     temperature: float = 4.0             # softmax temperature of both teacher and student
+    teacher_profile: str = ""            # the baseline profile that trains the teacher (named in the
+                                         # hint when the teacher is missing); "" : looked up by name
 
 
 @dataclass(frozen=True)
@@ -214,6 +216,10 @@ def _validate(p: Profile) -> None:
 def check_train_section(train: TrainConfig, where: str) -> None:
     """The training recipe is one of RECIPES; the speed-run recipe needs momentum in [0, 1)."""
     recipes = ("cosine", "speedrun")
+    if not train.lr > 0.0:
+        raise ProfileError(f"{where}.lr must be > 0, not {train.lr}")
+    if train.batch_size < 1:
+        raise ProfileError(f"{where}.batch_size must be >= 1, not {train.batch_size}")
     if train.recipe not in recipes:
         raise ProfileError(f"{where}.recipe must be one of {', '.join(recipes)}, not {train.recipe!r}")
     if train.recipe == "speedrun" and not 0.0 <= train.momentum < 1.0:

@@ -144,3 +144,13 @@ def test_missing_teacher_names_a_baseline_profile_that_exists(tmp_path: Path) ->
     load_baseline_profile("cifar10")          # the suggested profile exists
     with pytest.raises(CheckpointError, match="--profile cifar10 --kind edge"):
         load_teacher(missing, load_profile("cifar10"), None)
+
+
+def test_missing_teacher_names_the_profiles_own_teacher_profile(tmp_path: Path) -> None:
+    """distill.teacher_profile: the hint names the baseline profile the teacher is trained with."""
+    from agilenn_ros.baseline_config import load_baseline_profile
+    candidate = load_profile(str(Path(__file__).parents[1] / "config" / "candidates" / "cifar10-f32speedrunkd.yaml"))
+    assert candidate.distill.teacher_profile == "config/candidates/baselines/f32-speedrun.yaml"
+    with pytest.raises(CheckpointError, match=r"--profile config/candidates/baselines/f32-speedrun.yaml --kind edge"):
+        load_teacher(tmp_path / "edge" / "best.pt", candidate, None)
+    load_baseline_profile(str(Path(__file__).parents[1] / candidate.distill.teacher_profile))

@@ -87,8 +87,18 @@ def test_lookahead_starts_late_pulls_back_and_ends_on_the_average() -> None:
         net.weight.fill_(3.0)
     la.step(net, 7, 10)                              # not a multiple of 5: untouched
     assert torch.equal(net.weight, torch.full((1, 2), 3.0))
-    la.step(net, 10, 10)                             # the last step: the network takes the average
-    assert torch.equal(net.weight, torch.full((1, 2), 1.0))
+    la.step(net, 10, 10)                             # the last step: its update, then the average
+    d_end = sr.LOOKAHEAD_BASE
+    assert net.weight[0, 0].item() == pytest.approx(d_end * 1.0 + (1 - d_end) * 3.0)
+    odd = sr.Lookahead(start_fraction=0.0)
+    net3 = nn.Linear(2, 1, bias=False)
+    with torch.no_grad():
+        net3.weight.fill_(1.0)
+    odd.step(net3, 1, 12)
+    with torch.no_grad():
+        net3.weight.fill_(3.0)
+    odd.step(net3, 12, 12)                           # last step off the 5-step grid: the average as it is
+    assert torch.equal(net3.weight, torch.full((1, 2), 1.0))
     la2 = sr.Lookahead(start_fraction=0.0)
     net2 = nn.Linear(2, 1, bias=False)
     with torch.no_grad():
@@ -107,6 +117,10 @@ def test_lookahead_starts_late_pulls_back_and_ends_on_the_average() -> None:
 def test_an_unknown_recipe_is_refused_in_both_profile_kinds() -> None:
     with pytest.raises(ProfileError, match="train.recipe must be one of cosine, speedrun, not 'onecycle'"):
         profile_from_dict({"name": "x", "dataset": "digits", "train": {"recipe": "onecycle"}}, "x")
+    with pytest.raises(ProfileError, match="train.lr must be > 0, not 0.0"):
+        profile_from_dict({"name": "x", "dataset": "digits", "train": {"recipe": "speedrun", "lr": 0}}, "x")
+    with pytest.raises(ProfileError, match="train.batch_size must be >= 1"):
+        profile_from_dict({"name": "x", "dataset": "digits", "train": {"batch_size": 0}}, "x")
     from agilenn_ros.baseline_config import baseline_profile_from_dict, load_baseline_profile
     raw = load_baseline_profile("digits").to_dict()
     raw["train"]["recipe"] = "fast"
@@ -148,3 +162,7 @@ def test_baselines_train_with_the_speedrun_recipe(tmp_path) -> None:  # type: ig
     assert ckpt["epoch"] == 2 and "lookahead" in ckpt
     records = [json.loads(line) for line in (tmp_path / "b" / "metrics.jsonl").read_text().splitlines()]
     assert records[-1]["val_accuracy"] > 0.3 and best.is_file()
+    # the same --out with the other recipe: a clear refusal, not an optimiser state error
+    cosine = dataclasses.replace(profile, train=dataclasses.replace(profile.train, recipe="cosine", lr=0.2))
+    with pytest.raises(ValueError, match="trained with train.recipe speedrun, this profile asks for cosine"):
+        train_baseline(cosine, "local", "digits", tmp_path / "b", epochs=3)

@@ -173,5 +173,5 @@ def stale_report_problem(figures: FirmwareFigures, model_hash: str) -> str | Non
     if figures.model_hash is None or figures.model_hash == model_hash:
         return None
     return (f"{figures.path} was measured on model {figures.model_hash}, not on this bundle ({model_hash}): "
-            "its instruction counts, flash and RAM are not used (re-measure with make firmware-report "
-            "BUNDLE=<this bundle> OUT=<json> and pass it with --firmware)")
+            "its instruction counts, flash and RAM are not used (re-measure with make -C firmware_microros "
+            "report BUNDLE=<this bundle> OUT=<json> and pass it with --firmware)")

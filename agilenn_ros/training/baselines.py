@@ -105,6 +105,10 @@ def train_baseline(profile: BaselineProfile, kind: str, data: str, out_dir: Path
         ckpt = torch.load(last_path, map_location="cpu", weights_only=False)
         if ckpt["kind"] != kind:
             raise ValueError(f"{last_path} is a {ckpt['kind']} baseline, not {kind}; use another --out or --restart")
+        was = ckpt["profile"].get("train", {}).get("recipe", "cosine")
+        if was != cfg.recipe:
+            raise ValueError(f"{last_path} was trained with train.recipe {was}, this profile asks for "
+                             f"{cfg.recipe} (another optimiser): use another --out or --restart")
         model.load_state_dict(ckpt.get("live_state_dict", ckpt["state_dict"]))
         if ema is not None and "ema" in ckpt:
             ema.load_state_dict(ckpt["ema"])

@@ -56,10 +56,12 @@ def load_teacher(path: Path, profile: Profile, class_names: list[str] | None) ->
 
 
 def teacher_profile_hint(profile: Profile) -> str:
-    """The baseline profile to train a teacher with: config/baselines/ of the AgileNN profile's
-    name, else of its dataset's name (candidate profiles such as ``cifar10-f32c9`` have none of
-    their own), else a placeholder."""
+    """The baseline profile to train a teacher with: ``distill.teacher_profile`` when the profile
+    names one, else config/baselines/ of the AgileNN profile's name, else of its dataset's name
+    (candidate profiles such as ``cifar10-f32c9`` have none of their own), else a placeholder."""
     from agilenn_ros.baseline_config import baseline_profiles_dir
+    if profile.distill.teacher_profile:
+        return profile.distill.teacher_profile
     for name in (profile.name, profile.dataset):
         if (baseline_profiles_dir() / f"{name}.yaml").is_file():
             return name

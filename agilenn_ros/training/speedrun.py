@@ -13,12 +13,15 @@ the batch size and of the (Nesterov) momentum. For the mean-reduced losses used 
 
     kilostep = 1024 * (1 + 1 / (1 - momentum))
     lr_sgd   = lr * batch / kilostep                 # PyTorch SGD learning rate
-    decay    = weight_decay * batch / kilostep       # weights shrink by this fraction per step
-                                                     # (times the schedule factor)
+    decay    = weight_decay * batch / kilostep       # the weight decay term of one step (times
+                                                     # the schedule factor; momentum adds up to
+                                                     # 1 / (1 - momentum) times that)
 
-BatchNorm2d layers of the network's body (the ``frozen_scale_modules``) keep their scale at 1
-(it only rescales the next convolution, whose weights are scale-invariant after BatchNorm) and
-their biases learn ``bias_scaler`` times faster, without weight decay scaling up with it.
+BatchNorm2d layers of the network's body (the ``scale_frozen`` modules of :func:`speedrun_sgd`:
+a baseline's body, AgileNN's remote body) keep their scale at 1 (the convolution before each
+BatchNorm sets nothing the normalisation does not undo, so a learned scale only duplicates what
+the next layer can learn) and their biases learn ``BIAS_SCALER`` times faster, with the same
+absolute weight decay. ``train.warmup_epochs`` is not used (the triangle starts at 0.2).
 """
 from __future__ import annotations
 
@@ -118,7 +121,8 @@ class Lookahead:
     """Lookahead on an EMA of the weights (Zhang et al. 2019; Jordan 2024's form): from
     ``start_fraction`` of the planned steps on, every ``LOOKAHEAD_EVERY`` steps the average moves towards the live
     weights with decay ``0.95**5 * (step / total)**3`` and is copied back into the network; at
-    the last step the network takes the average as it stands (decay 1). Float entries of the state dict only."""
+    the last step (after that update when it falls on one) the network takes the average (decay
+    1). A run that the time budget ends early stops on its last lookahead update instead. Float entries of the state dict only."""
 
     def __init__(self, start_fraction: float = 0.3) -> None:
         self.start_fraction = float(start_fraction)
@@ -133,13 +137,15 @@ class Lookahead:
         if self.average is None:
             self.average = {k: v.detach().clone() for k, v in live.items() if v.dtype.is_floating_point}
             return
-        if step % LOOKAHEAD_EVERY != 0 and step < total_steps:
-            return
-        # the last step: decay 1, the network takes the average as it stands
-        decay = LOOKAHEAD_BASE * (step / max(1, total_steps)) ** 3 if step < total_steps else 1.0
-        for name, avg in self.average.items():
-            avg.lerp_(live[name], 1.0 - decay)
-            live[name].copy_(avg)
+        decays = []
+        if step % LOOKAHEAD_EVERY == 0:
+            decays.append(LOOKAHEAD_BASE * (min(step, total_steps) / max(1, total_steps)) ** 3)
+        if step >= total_steps:
+            decays.append(1.0)          # the last step: the network takes the average as it stands
+        for decay in decays:
+            for name, avg in self.average.items():
+                avg.lerp_(live[name], 1.0 - decay)
+                live[name].copy_(avg)
 
     def state_dict(self) -> dict[str, object]:
         return {"start_fraction": self.start_fraction, "average": self.average}
