@@ -79,9 +79,10 @@ def _profile_view(profile: dict[str, Any], reference: bool) -> dict[str, Any]:
     # settings added after a checkpoint was written compare at their defaults
     train = {**dataclasses.asdict(TrainConfig()), **(profile.get("train") or {})}
     view["train"] = {k: v for k, v in train.items() if k not in RESUMABLE_TRAIN_KEYS}
-    # the teacher's path may move between runs; its weight and temperature may not
+    # the teacher's path (and the hint naming its profile) may move between runs; its weight and
+    # temperature may not
     distill = {**dataclasses.asdict(DistillConfig()), **(profile.get("distill") or {})}
-    view["distill"] = {k: v for k, v in distill.items() if k != "teacher"}
+    view["distill"] = {k: v for k, v in distill.items() if k not in ("teacher", "teacher_profile")}
     return view
 
 
