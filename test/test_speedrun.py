@@ -75,6 +75,19 @@ def test_decoupled_sgd_groups_and_rates() -> None:
         sr.speedrun_sgd(_net(), [], lr=1.0, weight_decay=0.0, momentum=1.0, batch_size=8)
 
 
+def _averaged_from_one_to_three(last_step: int, total: int) -> tuple[nn.Module, sr.Lookahead]:
+    """A one-weight network averaged from step 1 (weights 1.0), set to 3.0, then stepped at ``last_step``."""
+    net = nn.Linear(2, 1, bias=False)
+    la = sr.Lookahead(start_fraction=0.0)
+    with torch.no_grad():
+        net.weight.fill_(1.0)
+    la.step(net, 1, total)
+    with torch.no_grad():
+        net.weight.fill_(3.0)
+    la.step(net, last_step, total)
+    return net, la
+
+
 def test_lookahead_starts_late_pulls_back_and_ends_on_the_average() -> None:
     net = nn.Linear(2, 1, bias=False)
     la = sr.Lookahead(start_fraction=0.5)
@@ -90,24 +103,10 @@ def test_lookahead_starts_late_pulls_back_and_ends_on_the_average() -> None:
     la.step(net, 10, 10)                             # the last step: its update, then the average
     d_end = sr.LOOKAHEAD_BASE
     assert net.weight[0, 0].item() == pytest.approx(d_end * 1.0 + (1 - d_end) * 3.0)
-    odd = sr.Lookahead(start_fraction=0.0)
-    net3 = nn.Linear(2, 1, bias=False)
-    with torch.no_grad():
-        net3.weight.fill_(1.0)
-    odd.step(net3, 1, 12)
-    with torch.no_grad():
-        net3.weight.fill_(3.0)
-    odd.step(net3, 12, 12)                           # last step off the 5-step grid: the average as it is
-    assert torch.equal(net3.weight, torch.full((1, 2), 1.0))
-    la2 = sr.Lookahead(start_fraction=0.0)
-    net2 = nn.Linear(2, 1, bias=False)
-    with torch.no_grad():
-        net2.weight.fill_(1.0)
-    la2.step(net2, 1, 100)
-    with torch.no_grad():
-        net2.weight.fill_(3.0)
-    la2.step(net2, 50, 100)                          # decay 0.95**5 * 0.5**3: pulled towards 1
-    d = sr.LOOKAHEAD_BASE * 0.5 ** 3
+    net3, odd = _averaged_from_one_to_three(last_step=12, total=12)   # last step off the 5-step grid
+    assert torch.equal(net3.weight, torch.full((1, 2), 1.0))               # the average as it is
+    net2, la2 = _averaged_from_one_to_three(last_step=50, total=100)
+    d = sr.LOOKAHEAD_BASE * 0.5 ** 3                                       # decay 0.95**5 * 0.5**3
     assert net2.weight[0, 0].item() == pytest.approx(d * 1.0 + (1 - d) * 3.0)
     restored = sr.Lookahead()
     restored.load_state_dict(la2.state_dict())
