@@ -32,8 +32,7 @@ from agilenn_ros.training.feature_extractor import FeatureExtractor
 from agilenn_ros.training.pretrain_reference import accuracy
 from agilenn_ros.training.remote_predictor import build_remote
 from agilenn_ros.training.run_io import load_train_val, log_record
-from agilenn_ros.training.runtime_setup import autocast, bf16_available, lr_at, setup_torch, sgd
-from agilenn_ros.training.speedrun import Lookahead, identity_init, set_schedule, speedrun_sgd, triangle_factor
+from agilenn_ros.training.runtime_setup import apply_schedule, autocast, bf16_available, build_optimizer, setup_torch
 from agilenn_ros.training.time_budget import replan_after_epoch
 
 
@@ -89,13 +88,7 @@ def train_baseline(profile: BaselineProfile, kind: str, data: str, out_dir: Path
     out_dir.mkdir(parents=True, exist_ok=True)   # after the data checks: a refused run leaves no empty OUT
     classes = len(train.class_names)
     model = BaselineNetwork(net, classes).to(memory_format=torch.channels_last)
-    speedrun = cfg.recipe == "speedrun"
-    lookahead = Lookahead() if speedrun else None
-    if speedrun:
-        identity_init([model.body])
-        opt = speedrun_sgd(model, [model.body], peak_lr, cfg.weight_decay, cfg.momentum, cfg.batch_size)
-    else:
-        opt = sgd(model, cfg, peak_lr)
+    opt, lookahead = build_optimizer(model, model.body, cfg, peak_lr)
     prep = BatchPreparer(profile.data, seed=cfg.seed + 11)
     steps_per_epoch = max(1, len(train) // cfg.batch_size)
     total, warmup = steps_per_epoch * epochs, int(cfg.warmup_epochs * steps_per_epoch)
@@ -137,11 +130,7 @@ def train_baseline(profile: BaselineProfile, kind: str, data: str, out_dir: Path
             idx = np.sort(order[i * cfg.batch_size:(i + 1) * cfg.batch_size])
             x = prep(train.images[idx], train=True)
             y = torch.from_numpy(train.labels[idx])
-            if speedrun:
-                set_schedule(opt, triangle_factor(step, total))
-            else:
-                for group in opt.param_groups:
-                    group["lr"] = lr_at(step, total, warmup, peak_lr)
+            apply_schedule(opt, cfg.recipe, step, total, warmup, peak_lr)
             with autocast(bf16):
                 logits = model(x).float()
             loss = F.cross_entropy(logits, y, label_smoothing=cfg.label_smoothing)

@@ -5,11 +5,15 @@ import contextlib
 import math
 import os
 import random
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
 from agilenn_ros.config import TrainConfig
+
+if TYPE_CHECKING:
+    from agilenn_ros.training.speedrun import Lookahead
 
 
 def setup_torch(cfg: TrainConfig) -> None:
@@ -51,3 +55,33 @@ def sgd(model: torch.nn.Module, cfg: TrainConfig, lr: float) -> torch.optim.SGD:
     return torch.optim.SGD([{"params": decay, "weight_decay": cfg.weight_decay},
                             {"params": no_decay, "weight_decay": 0.0}],
                            lr=lr, momentum=cfg.momentum, nesterov=True)
+
+
+def build_optimizer(model: torch.nn.Module, body: torch.nn.Module, cfg: TrainConfig,
+                    lr: float) -> tuple[torch.optim.Optimizer, "Lookahead | None"]:
+    """The optimiser of ``cfg.recipe`` for ``model`` and, for the speedrun recipe, its lookahead.
+
+    speedrun (:mod:`agilenn_ros.training.speedrun`): ``body``'s 3x3 convolutions start as
+    identities and its BatchNorm scales are fixed; cosine: :func:`sgd`. ``lr``: the peak learning
+    rate in the recipe's units.
+    """
+    from agilenn_ros.training.speedrun import Lookahead, identity_init, speedrun_sgd
+    if cfg.recipe != "speedrun":
+        return sgd(model, cfg, lr), None
+    identity_init([body])
+    return speedrun_sgd(model, [body], lr, cfg.weight_decay, cfg.momentum, cfg.batch_size), Lookahead()
+
+
+def apply_schedule(opt: torch.optim.Optimizer, recipe: str, step: int, total_steps: int, warmup_steps: int,
+                   peak: float) -> float:
+    """Set every group's learning rate for ``step`` of ``total_steps`` under ``recipe``; returns the
+    learning rate in the profile's units (``peak`` times the schedule factor), for the logs."""
+    from agilenn_ros.training.speedrun import set_schedule, triangle_factor
+    if recipe == "speedrun":
+        factor = triangle_factor(step, total_steps)
+        set_schedule(opt, factor)
+        return peak * factor
+    lr = lr_at(step, total_steps, warmup_steps, peak)
+    for group in opt.param_groups:
+        group["lr"] = lr
+    return lr

@@ -41,8 +41,8 @@ from agilenn_ros.training.pretrain_reference import load_reference, pretrain_ref
 from agilenn_ros.training.reference import freeze, permute_input_channels
 from agilenn_ros.training.remote_predictor import ResNetRemote
 from agilenn_ros.training.run_io import load_training_data, log_record
-from agilenn_ros.training.runtime_setup import autocast, bf16_available, lr_at, setup_torch, sgd
-from agilenn_ros.training.speedrun import Lookahead, identity_init, set_schedule, speedrun_sgd, triangle_factor
+from agilenn_ros.training.runtime_setup import apply_schedule, autocast, bf16_available, build_optimizer, setup_torch
+from agilenn_ros.training.speedrun import Lookahead
 from agilenn_ros.training.time_budget import replan_after_epoch
 
 
@@ -165,21 +165,6 @@ def agilenn_step(model: AgileNN, body: torch.nn.Module, g0: torch.Tensor, x: tor
                 "train_skewness": float(skewness(per_channel.detach(), k).mean())}
 
 
-def make_optimizer(model: AgileNN, profile: Profile) -> tuple[torch.optim.Optimizer, Lookahead | None]:
-    """The optimiser of ``train.recipe`` (and the lookahead of the speedrun recipe, else None).
-
-    speedrun (:mod:`agilenn_ros.training.speedrun`): the remote body's 3x3 convolutions start as
-    identities and its BatchNorm scales are fixed. The device's layers keep learned BatchNorm
-    scales: they set the ReLU6 range the quantizer works in.
-    """
-    cfg = profile.train
-    if cfg.recipe != "speedrun":
-        return sgd(model, cfg, cfg.lr), None
-    identity_init([model.remote.body])
-    opt = speedrun_sgd(model, [model.remote.body], cfg.lr, cfg.weight_decay, cfg.momentum, cfg.batch_size)
-    return opt, Lookahead()
-
-
 def _teacher(profile: Profile, class_names: list[str], required: bool) -> tuple[Profile, torch.nn.Module | None]:
     """The distillation teacher of ``profile.distill`` and the profile the run records.
 
@@ -226,7 +211,9 @@ def train_agilenn(profile: Profile, data: str, out_dir: Path, reference: Path | 
     model = AgileNN(profile, classes)
     steps_per_epoch = max(1, len(train) // cfg.batch_size)
     epochs, budget_offset = cfg.epochs, 0.0   # the plan (time budget) and budget time of earlier runs
-    opt, lookahead = make_optimizer(model, profile)
+    # speedrun: the remote body's BatchNorm scales are fixed; the device's layers keep learned
+    # scales (they set the ReLU6 range the quantizer works in)
+    opt, lookahead = build_optimizer(model, model.remote.body, cfg, cfg.lr)
     start_epoch, step, best_val, wall = 0, 0, -1.0, 0.0
     resumed: dict[str, Any] = {}
 
@@ -289,13 +276,7 @@ def train_agilenn(profile: Profile, data: str, out_dir: Path, reference: Path | 
             idx = np.sort(order[i * cfg.batch_size:(i + 1) * cfg.batch_size])
             x = prep(train.images[idx], train=True)
             y = torch.from_numpy(train.labels[idx])
-            if lookahead is not None:
-                lr = cfg.lr * triangle_factor(step, total_steps)
-                set_schedule(opt, lr / cfg.lr)
-            else:
-                lr = lr_at(step, total_steps, warmup, cfg.lr)
-                for group in opt.param_groups:
-                    group["lr"] = lr
+            lr = apply_schedule(opt, cfg.recipe, step, total_steps, warmup, cfg.lr)
             parts = agilenn_step(model, body, g0, x, y, profile, opt, ema, bf16, teacher, lookahead,
                                  (step + 1, total_steps))
             step += 1
