@@ -6,6 +6,7 @@ import sys
 from contextlib import contextmanager
 from typing import Any, Callable, Collection, Iterator, Mapping, Sequence
 
+from agilenn_ros.nodes.teardown import teardown_deadline
 from agilenn_ros.runtime.bundle import BundleError
 from agilenn_ros.transport import make_transport
 from agilenn_ros.transport.base import Logger, Node, ParameterTypeError, Stamp, StderrLogger, Transport
@@ -42,9 +43,11 @@ def run_node(factory: Callable[[Transport], object], argv: Sequence[str] | None 
 
     Returns the process exit code: 0 after a normal end or Ctrl-C; after a :class:`ConfigError`
     or a broken model bundle, one log line naming the parameter and the reason (no traceback)
-    and 1."""
+    and 1. The transport's shutdown runs under :func:`teardown_deadline`: a middleware hang
+    there ends the process after ``TEARDOWN_DEADLINE_S`` with this status and the stacks."""
     args = list(sys.argv if argv is None else argv)
     transport = make_transport("auto", argv=args)
+    status = 1   # until the node ended normally or a known error set it
     try:
         node = factory(transport)
         while transport.ok() and not getattr(node, "finished", False):
@@ -52,17 +55,19 @@ def run_node(factory: Callable[[Transport], object], argv: Sequence[str] | None 
         close = getattr(node, "close", None)
         if callable(close):
             close()
+        status = 0
     except KeyboardInterrupt:
-        pass
+        status = 0
     except ConfigError as exc:
         (exc.logger or StderrLogger(name)).error(f"configuration error: {exc}")
-        return exc.status
+        status = exc.status
     except BundleError as exc:  # one line naming the bundle file and the fault, no traceback
         StderrLogger(name).error(f"configuration error: parameter 'model': {exc}")
-        return 1
+        status = 1
     finally:
-        transport.shutdown()
-    return 0
+        with teardown_deadline(name, status):   # a DDS teardown hang must not keep the process alive
+            transport.shutdown()
+    return status
 
 
 def declare(node: Node, params: Mapping[str, tuple[object, str]], dynamic: Collection[str] = (),

@@ -11,6 +11,7 @@ from agilenn_ros.nodes.common import ConfigError
 from agilenn_ros.nodes.consumer import PredictionConsumer
 from agilenn_ros.nodes.device_node import DeviceEmulatorNode
 from agilenn_ros.nodes.edge_node import EdgeNode
+from agilenn_ros.nodes.teardown import teardown_deadline
 from agilenn_ros.runtime.bundle import BundleError
 from agilenn_ros.transport import make_transport
 from agilenn_ros.transport.base import StderrLogger
@@ -31,6 +32,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown node kind(s) {unknown}; choose from {sorted(FACTORIES)}")
     transport = make_transport("auto", argv=args_all)
     nodes: list[Any] = []
+    status = 1   # until the nodes ended normally or a known error set it
     try:
         for kind in kinds:
             if kind == "device":
@@ -41,21 +43,23 @@ def main(argv: list[str] | None = None) -> int:
                 nodes.append(FACTORIES[kind](transport))
         while transport.ok() and not all(getattr(n, "finished", False) for n in nodes):
             transport.spin_once(0.2)
+        status = 0
     except KeyboardInterrupt:
-        pass
+        status = 0
     except ConfigError as exc:
         (exc.logger or StderrLogger("agilenn_runner")).error(f"configuration error: {exc}")
-        return 1
+        status = 1
     except BundleError as exc:  # one line naming the bundle file and the fault, no traceback
         sys.stderr.write(f"[ERROR] cannot start: model bundle: {exc}\n")
-        return 1
+        status = 1
     finally:
         for n in nodes:
             close = getattr(n, "close", None)
             if callable(close):
                 close()
-        transport.shutdown()
-    return 0
+        with teardown_deadline("agilenn_runner", status):   # a DDS teardown hang must not keep the process alive
+            transport.shutdown()
+    return status
 
 
 if __name__ == "__main__":

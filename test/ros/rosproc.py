@@ -61,21 +61,32 @@ class Proc:
             time.sleep(0.1)
 
     def interrupt(self, timeout_s: float = 20.0) -> int:
-        """SIGINT (Ctrl-C) and wait; returns the exit code (SIGKILL and AssertionError if it hangs)."""
+        """SIGINT (Ctrl-C) and wait; returns the exit code (AssertionError with the stacks if it hangs)."""
         if self.alive():
             self.popen.send_signal(signal.SIGINT)
         try:
             return self.popen.wait(timeout_s)
         except subprocess.TimeoutExpired:
-            self.popen.kill()
-            self.popen.wait(5)
+            self._abort_with_stacks()
             raise AssertionError(f"{self.name} did not exit within {timeout_s} s of SIGINT\n{self.logs()}") from None
 
     def wait(self, timeout_s: float) -> int:
         try:
             return self.popen.wait(timeout_s)
         except subprocess.TimeoutExpired:
+            self._abort_with_stacks()
             raise AssertionError(f"{self.name} still running after {timeout_s} s\n{self.logs()}") from None
+
+    def _abort_with_stacks(self) -> None:
+        """End a hung process so that its logs show where it hung: SIGABRT makes Python's
+        faulthandler (PYTHONFAULTHANDLER=1, set by :meth:`RosEnv.base_env`) write the stack of
+        every thread to stderr; SIGKILL if even that does not end it."""
+        self.popen.send_signal(signal.SIGABRT)
+        try:
+            self.popen.wait(10)
+        except subprocess.TimeoutExpired:
+            self.popen.kill()
+            self.popen.wait(5)
 
 
 @dataclass
@@ -90,7 +101,8 @@ class RosEnv:
         env = dict(os.environ)
         env.pop("AGILENN_TRANSPORT", None)
         env.update(ROS_DOMAIN_ID=str(self.domain_id), ROS_AUTOMATIC_DISCOVERY_RANGE=discovery_range,
-                   PYTHONUNBUFFERED="1", ROS_PYTHON_CHECK_FIELDS="1")
+                   PYTHONUNBUFFERED="1", ROS_PYTHON_CHECK_FIELDS="1",
+                   PYTHONFAULTHANDLER="1")  # a hung node's stacks on SIGABRT (Proc._abort_with_stacks)
         env.pop("ROS_LOCALHOST_ONLY", None)
         return env
 

@@ -94,11 +94,14 @@ def test_edge_without_vision_msgs_warns_once_and_predicts(ros_env: RosEnv) -> No
     assert subprocess.run([sys.executable, "-c", probe_code], env=env).returncode == 0, "vision_msgs still visible"
     edge = ros_env.start("edge", [ros_env.launcher("agilenn_edge"), "--ros-args", "-r", "__ns:=/agilenn",
                                   "-p", "publish_classification:=false", "-r", "features:=/cam1/features"], env)
-    device = ros_env.run_node("agilenn_device", "--ros-args", "-r", "__ns:=/agilenn", "-p", "source:=folder",
-                              "-p", "max_frames:=4", "-p", "rate_hz:=10.0", "-r", "features:=/cam1/features")
     probe = Probe(ros_env.domain_id)
     try:
         preds = probe.subscribe("agilenn_ros/msg/Prediction", "/agilenn/prediction")
+        # predictions are not kept for late joiners: the probe listens before any frame is sent
+        assert probe.spin_until(lambda: probe.node.count_publishers("/agilenn/prediction") > 0, 30), edge.logs()
+        probe.spin_until(lambda: False, 1.0)  # the edge's writer has matched the probe too
+        device = ros_env.run_node("agilenn_device", "--ros-args", "-r", "__ns:=/agilenn", "-p", "source:=folder",
+                                  "-p", "max_frames:=4", "-p", "rate_hz:=10.0", "-r", "features:=/cam1/features")
         assert probe.spin_until(lambda: len(preds) >= 4, 90), edge.logs() + device.logs()
     finally:
         probe.close()
