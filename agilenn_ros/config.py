@@ -89,6 +89,9 @@ class TrainConfig:
                                          # per 1024 examples, decoupled; triangle schedule, lookahead)
     local_ce_weight: float = 0.0         # > 0: extra cross-entropy on the local predictor alone (the
                                          # fallback when the link is down), times this weight
+    rate_weight: float = 0.0             # > 0: adds this times the estimated bits per remote element
+                                         # (losses.rate_bits) to the loss: a smaller payload
+    rate_samples: int = 64               # images of each batch the rate is estimated on
 
 
 @dataclass(frozen=True)
@@ -201,6 +204,10 @@ def _validate(p: Profile) -> None:
         raise ProfileError(f"profile {p.name}: train.ema_decay must be in [0, 1) (0: off), not {p.train.ema_decay}")
     if not p.train.local_ce_weight >= 0.0:
         raise ProfileError(f"profile {p.name}: train.local_ce_weight must be >= 0, not {p.train.local_ce_weight}")
+    if not p.train.rate_weight >= 0.0:
+        raise ProfileError(f"profile {p.name}: train.rate_weight must be >= 0 (0: off), not {p.train.rate_weight}")
+    if p.train.rate_samples < 1:
+        raise ProfileError(f"profile {p.name}: train.rate_samples must be >= 1, not {p.train.rate_samples}")
     if not 0.0 <= p.distill.weight <= 1.0 or not p.distill.temperature > 0.0:
         raise ProfileError(f"profile {p.name}: need 0 <= distill.weight <= 1 and distill.temperature > 0")
     check_data_section(p.data, f"profile {p.name}: data")

@@ -34,8 +34,8 @@ from agilenn_ros.training.distill import distillation_loss, load_teacher
 from agilenn_ros.training.ema import ModelEMA
 from agilenn_ros.training.evaluation import evaluate_agilenn
 from agilenn_ros.training.importance import channel_importance, element_importance, zero_baseline_gradients
-from agilenn_ros.training.losses import (disorder_loss_channel, disorder_loss_element, skewness,
-                                         skewness_loss)
+from agilenn_ros.training.losses import (disorder_loss_channel, disorder_loss_element, rate_bits,
+                                         skewness, skewness_loss)
 from agilenn_ros.training.preselect import topk_appearance_order
 from agilenn_ros.training.pretrain_reference import load_reference, pretrain_reference
 from agilenn_ros.training.reference import freeze, permute_input_channels
@@ -124,7 +124,9 @@ def agilenn_step(model: AgileNN, body: torch.nn.Module, g0: torch.Tensor, x: tor
 
     The prediction loss is the fused logits' cross-entropy, mixed with ``distill.weight`` of
     knowledge distillation from ``teacher`` (frozen, same normalised input) when one is given,
-    plus ``train.local_ce_weight`` times the local predictor's own cross-entropy.
+    plus ``train.local_ce_weight`` times the local predictor's own cross-entropy; plus
+    ``train.rate_weight`` times the estimated bits per remote element (:func:`rate_bits`, on the
+    first ``train.rate_samples`` images of the batch) when that weight is > 0.
     x: normalised images [B, 3, S, S]; y: labels [B]. Returns the step's loss parts and training
     accuracy / skewness as floats (keys of the epoch record). ``lookahead`` (speedrun recipe) is
     advanced after the optimiser step as step ``step_of[0]`` of ``step_of[1]``.
@@ -151,6 +153,10 @@ def agilenn_step(model: AgileNN, body: torch.nn.Module, g0: torch.Tensor, x: tor
     skew_l = skewness_loss(per_channel, k, imp.rho)
     dis_l = disorder_loss_channel(per_channel, k) if imp.level == "channel" else disorder_loss_element(element, k)
     loss = imp.lam * prediction + (1 - imp.lam) * (skew_l + dis_l)
+    if cfg.rate_weight > 0:
+        rate = rate_bits(out.features[: cfg.rate_samples, k:], model.quantizer.centroids())
+        loss = loss + cfg.rate_weight * rate
+        parts["rate_bits"] = float(rate.detach())
     opt.zero_grad(set_to_none=True)
     loss.backward()
     opt.step()
