@@ -6,6 +6,7 @@ CLI validates profiles without importing the training stack.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -154,6 +155,8 @@ def _build_section(cls: type, raw: Any, where: str) -> Any:
         elif isinstance(default, (int, float)) and not isinstance(default, bool):
             if not isinstance(value, (int, float)) or isinstance(value, bool):
                 raise ProfileError(f"{where}.{key}: expected a number, got {value!r}")
+            if not math.isfinite(value):   # .inf / .nan in YAML: no setting means that
+                raise ProfileError(f"{where}.{key}: expected a finite number, got {value!r}")
             if isinstance(default, int) and value != int(value):
                 raise ProfileError(f"{where}.{key}: expected a whole number, got {value!r}")
             value = type(default)(value)

@@ -52,6 +52,10 @@ def test_profile_checks_the_rate_settings() -> None:
         profile_from_dict({"name": "p", "dataset": "digits", "train": {"rate_weight": -0.1}}, "p")
     with pytest.raises(ProfileError, match="rate_samples"):
         profile_from_dict({"name": "p", "dataset": "digits", "train": {"rate_samples": 0}}, "p")
+    for key, value in (("rate_weight", float("inf")), ("rate_weight", float("nan")), ("rate_samples", float("inf")),
+                       ("rate_samples", float("nan")), ("local_ce_weight", float("inf"))):
+        with pytest.raises(ProfileError, match=f"train.{key}: expected a finite number"):
+            profile_from_dict({"name": "p", "dataset": "digits", "train": {key: value}}, "p")
     ok = profile_from_dict({"name": "p", "dataset": "digits", "train": {"rate_weight": 0.3}}, "p")
     assert (ok.train.rate_weight, ok.train.rate_samples) == (0.3, 64)
 

@@ -10,7 +10,7 @@ stderr (so the hang can be reported) and exits with the status it would have had
 Two mechanisms, because a hang inside a C extension may or may not hold the GIL:
 
 * a Python timer thread writes the line, the stacks and ends the process with ``os._exit(status)``
-  (needs the GIL: the usual case, since rclpy and Cyclone release it in blocking calls);
+  (it needs the GIL, so it runs only if the hung call released it);
 * :func:`faulthandler.dump_traceback_later` a few seconds later, from a C thread that needs no
   GIL, as a backstop (its exit status is 1).
 """
@@ -20,6 +20,7 @@ import faulthandler
 import os
 import sys
 import threading
+import time
 from contextlib import contextmanager
 from typing import Iterator
 
@@ -41,7 +42,7 @@ def teardown_deadline(name: str, exit_status: int, timeout_s: float | None = Non
     deadline_s = TEARDOWN_DEADLINE_S if timeout_s is None else timeout_s
 
     def expire() -> None:
-        sys.stderr.write(f"[ERROR] [{name}]: shutdown did not finish within {deadline_s:g} s (a hang inside the "
+        sys.stderr.write(f"[ERROR] [{time.time():.9f}] [{name}]: shutdown did not finish within {deadline_s:g} s (a hang inside the "
                          f"middleware's teardown); exiting with status {exit_status}. Stacks of all threads:\n")
         sys.stderr.flush()
         faulthandler.dump_traceback(file=sys.stderr, all_threads=True)

@@ -35,7 +35,6 @@ def disorder_violations(per_channel: torch.Tensor, k: int) -> torch.Tensor:
     return (per_channel[:, k:].max(1).values > per_channel[:, :k].min(1).values).float()
 
 
-
 def rate_bits(features: torch.Tensor, centroids: torch.Tensor) -> torch.Tensor:
     """Differentiable estimate of the payload rate: bits per remote element (scalar).
 
@@ -44,9 +43,10 @@ def rate_bits(features: torch.Tensor, centroids: torch.Tensor) -> torch.Tensor:
     (add-1/2 smoothed) gives each symbol its ideal code length -log2 p. An element's cost is
     that code length interpolated linearly between the two centroids around its value (at a
     centroid: the code length of its symbol; clamped outside the outermost centroids), so the
-    value is the batch's symbol entropy and the gradient moves every element towards the
-    neighbouring centroid with the shorter code: frequent symbols grow more frequent and the
-    entropy coder (codec 1) spends fewer bytes. Code lengths and centroids are constants of the
+    value is close to the batch's symbol entropy (the same up to the smoothing when every
+    element sits on a centroid) and the gradient moves every element towards the neighbouring
+    centroid with the shorter code: frequent symbols grow more frequent and the entropy coder
+    (codec 1) spends fewer bytes. Code lengths and centroids are constants of the
     estimate (no gradient); the coder's context of neighbouring symbols is ignored, so this is
     the order-0 rate, an upper bound of what the context coder needs, not its byte count.
     (Rate terms in the loss: Balle et al. 2017, Agustsson et al. 2017; the interpolated code
