@@ -133,6 +133,18 @@ _SECTIONS: dict[str, type] = {
 }
 
 
+def _yaml_float(text: str) -> float | str:
+    """A number written in exponent form without a dot (``5e-4``, ``1e9``), which YAML 1.1
+    (PyYAML) loads as a string, as a float; any other text unchanged (refused by the caller)."""
+    stripped = text.strip()
+    if stripped and stripped[0] in "+-.0123456789" and "e" in stripped.lower():
+        try:
+            return float(stripped)
+        except ValueError:
+            return text
+    return text
+
+
 def _build_section(cls: type, raw: Any, where: str) -> Any:
     if raw is None:
         return cls()
@@ -153,6 +165,8 @@ def _build_section(cls: type, raw: Any, where: str) -> Any:
             if not isinstance(value, bool):
                 raise ProfileError(f"{where}.{key}: expected true/false, got {value!r}")
         elif isinstance(default, (int, float)) and not isinstance(default, bool):
+            if isinstance(value, str):
+                value = _yaml_float(value)   # YAML 1.1 reads 5e-4 and 1e9 (no dot) as text
             if not isinstance(value, (int, float)) or isinstance(value, bool):
                 raise ProfileError(f"{where}.{key}: expected a number, got {value!r}")
             if not math.isfinite(value):   # .inf / .nan in YAML: no setting means that

@@ -1,6 +1,7 @@
 from pathlib import Path
 
 import pytest
+import yaml
 
 from agilenn_ros.config import ProfileError, available_profiles, config_dir, load_profile, profile_from_dict
 
@@ -68,3 +69,15 @@ def test_committed_candidate_profiles_load() -> None:
         assert load_profile(str(path)).dataset == "cifar10"
     for path in edge:
         assert load_baseline_profile(str(path)).net("edge").widths
+
+
+def test_exponent_numbers_without_a_dot_are_numbers() -> None:
+    # PyYAML (YAML 1.1) loads 5e-4 and 1e9 as strings; a profile means numbers there
+    profile = profile_from_dict(yaml.safe_load("name: p\ndataset: digits\ntrain: {weight_decay: 5e-4, max_minutes: 1e2}\n"), "p")
+    assert (profile.train.weight_decay, profile.train.max_minutes) == (5e-4, 100.0)
+    assert profile_from_dict({"name": "p", "dataset": "digits", "train": {"epochs": "2e1"}}, "p").train.epochs == 20
+    with pytest.raises(ProfileError, match="expected a whole number"):
+        profile_from_dict({"name": "p", "dataset": "digits", "train": {"epochs": "2.5e0"}}, "p")
+    for text in ("abc", "e5", "1e", "ten"):
+        with pytest.raises(ProfileError, match="expected a number"):
+            profile_from_dict({"name": "p", "dataset": "digits", "train": {"lr": text}}, "p")
