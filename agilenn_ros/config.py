@@ -49,6 +49,9 @@ class ModelConfig:
     mobilenet_first_stride24: int = 1    # MobileNetV2 24-channel stage stride (CIFAR style: 1)
     fusion_temperature: float = 6.0      # alpha = sigmoid(w / T)
     quantizer_gradient: str = "ste"      # ste: straight-through (fast) | soft: soft-to-hard softmax (paper)
+    flip_equivariant: bool = False       # mirror-symmetric depthwise kernels on a centred stride grid, so the
+                                         # features of a mirrored image are the mirrored features: the edge
+                                         # averages the remote network over the map and its mirror image
 
 
 @dataclass(frozen=True)
@@ -235,6 +238,24 @@ def _validate(p: Profile) -> None:
     if p.feature_size < 1:
         raise ProfileError(f"profile {p.name}: input_size too small for the strides")
     check_pooled_widths(m.remote, m.remote_widths, p.feature_size, f"profile {p.name}: model")
+    if m.flip_equivariant:
+        check_mirror_grid(p.data.input_size, m.stride1, m.stride2, f"profile {p.name}: model.flip_equivariant")
+
+
+def check_mirror_grid(input_size: int, stride1: int, stride2: int, where: str) -> None:
+    """Both depthwise layers must sample a grid that is its own mirror image: a kernel-3 layer
+    (padding p) on n columns with stride s does when (n + 2p - 3) is a multiple of s (its last
+    window ends on the last column). Otherwise mirroring the image shifts the grid and the
+    features of a mirrored image are not the mirrored features."""
+    after1 = (input_size - 3) // stride1 + 1
+    problems = []
+    if (input_size - 3) % stride1:
+        problems.append(f"layer 1 (stride {stride1}, no padding) on {input_size} columns")
+    if (after1 + 2 - 3) % stride2:
+        problems.append(f"layer 2 (stride {stride2}, padding 1) on {after1} columns")
+    if problems:
+        raise ProfileError(f"{where} needs mirror-symmetric sampling grids; not so for "
+                           f"{' and '.join(problems)} (e.g. input 96 with strides 3 and 1)")
 
 
 def check_train_section(train: TrainConfig, where: str) -> None:

@@ -34,6 +34,7 @@ class AgileNN(nn.Module):
         self.local = LocalPredictor(m.k, classes)
         self.quantizer = SoftHardQuantizer(m.centroids, soft=m.quantizer_gradient == "soft")
         self.remote = build_remote(m, m.channels - m.k, classes)
+        self.flip_equivariant = bool(m.flip_equivariant)
         self.fusion = Fusion(m.fusion_temperature)
         self.register_buffer("mean", torch.tensor(profile.data.mean).view(1, 3, 1, 1))
         self.register_buffer("std", torch.tensor(profile.data.std).view(1, 3, 1, 1))
@@ -43,9 +44,22 @@ class AgileNN(nn.Module):
         f = self.fe(image)
         local_logits = self.local(f[:, : self.k])
         quantized, idx = self.quantizer(f[:, self.k:])
-        remote_logits = self.remote(quantized)
+        remote_logits = self.remote_predict(quantized)
         fused = self.fusion(local_logits.float(), remote_logits.float())
         return AgileOutput(f, local_logits.float(), remote_logits.float(), fused, idx)
+
+
+    def remote_predict(self, quantized: torch.Tensor) -> torch.Tensor:
+        """Remote logits [B, classes] of quantized features [B, C-k, F, F].
+
+        A flip-equivariant model in eval mode averages the logits of the map and of its mirror
+        image (flip test-time augmentation: the features of the mirrored frame, at no device or
+        payload cost; twice the remote network's work). Training runs one pass: the random flips
+        of the data augmentation already show the network both orientations."""
+        logits = self.remote(quantized)
+        if self.flip_equivariant and not self.training:
+            logits = (logits + self.remote(quantized.flip(-1))) / 2
+        return logits
 
 
 class DeviceModel(nn.Module):
@@ -72,6 +86,6 @@ class EdgeModel(nn.Module):
 
     def forward(self, indices: torch.Tensor, local_logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         centroids = self.model.quantizer.centroids()
-        remote_logits = self.model.remote(F.embedding(indices, centroids.unsqueeze(1)).squeeze(-1))
+        remote_logits = self.model.remote_predict(F.embedding(indices, centroids.unsqueeze(1)).squeeze(-1))
         fused = self.model.fusion(local_logits, remote_logits)
         return fused, remote_logits
