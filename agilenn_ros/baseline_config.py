@@ -38,6 +38,8 @@ class BaselineNet:
     cut: int = 0                         # split only: body modules on the device after the stem
     epochs: int = 0                      # 0: the profile's train.epochs
     lr: float = 0.0                      # 0: the profile's train.lr
+    flip_tta: bool = False               # edge only: average the logits of the image and its mirror image
+                                         # (flip test-time augmentation, twice the edge's work)
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,9 @@ def baseline_profile_from_dict(raw: Any, name: str) -> BaselineProfile:
             raise ProfileError(f"{name}.kinds.{kind}.family must be one of {', '.join(REMOTE_FAMILIES)}")
         if not net.widths or net.cut < 0:
             raise ProfileError(f"{name}.kinds.{kind}: widths must not be empty and cut >= 0")
+        if net.flip_tta and kind != "edge":
+            raise ProfileError(f"{name}.kinds.{kind}.flip_tta: only the edge kind averages over the mirror image "
+                               f"(the {kind} network runs on the device, where it would double the work)")
     profile = BaselineProfile(name=str(raw.get("name", name)), dataset=str(raw.get("dataset", name)),
                               description=str(raw.get("description", "")),
                               data=_build_section(DataConfig, raw.get("data"), f"{name}.data"),

@@ -192,7 +192,7 @@ def _cmd_train_baseline(args: argparse.Namespace) -> int:
 def _cmd_export_baseline(args: argparse.Namespace) -> int:
     from agilenn_ros.export.baseline_export import export_baseline
     out = export_baseline(Path(args.checkpoint), Path(args.out), kind=args.kind, data=args.data,
-                          calibration=args.calibration, threads=args.threads)
+                          calibration=args.calibration, threads=args.threads, flip_tta=args.flip_tta)
     print(f"baseline bundle: {out}")
     return 0
 
@@ -314,6 +314,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--calibration", type=int_at_least(1), default=1000, help="training images for the split codec tables (default 1000)")
     p.add_argument("--threads", type=count, default=0,
                    help="threads for tracing (torch) and the split calibration (onnxruntime); default 0: all cores")
+    p.add_argument("--flip-tta", action="store_true",
+                   help="edge kind: the exported model averages the logits of the image and its mirror image "
+                        "(flip test-time augmentation, twice the edge's work; also set by the profile's "
+                        "kinds.edge.flip_tta)")
     p.set_defaults(func=_cmd_export_baseline)
 
     p = sub.add_parser("bench", help="side-by-side benchmark: AgileNN vs edge-only, local-only, split computing")

@@ -113,3 +113,61 @@ def test_exported_halves_see_a_mirrored_frame_as_the_same_frame(tmp_path) -> Non
     np.testing.assert_allclose(remote, ref_remote.numpy(), atol=1e-4)
     np.testing.assert_allclose(fused, ref_fused.numpy(), atol=1e-4)
     assert np.mean(ref_idx.numpy() == idx) > 0.99
+
+
+def _baseline_raw(**edge: object) -> dict:
+    net = {"fe_hidden": 4, "channels": 6, "stride1": 3, "stride2": 2, "family": "resnet", "widths": [8, 16]}
+    return {"name": "bflip", "dataset": "digits", "data": {"input_size": 24, "mean": [0.5] * 3, "std": [0.5] * 3},
+            "train": {"bf16": False, "epochs": 1, "batch_size": 64, "lr": 0.1},
+            "kinds": {"edge": {**net, **edge}, "local": dict(net), "split": dict(net)}}
+
+
+def test_baseline_flip_tta_is_for_the_edge_kind_only() -> None:
+    from agilenn_ros.baseline_config import baseline_profile_from_dict
+    assert baseline_profile_from_dict(_baseline_raw(flip_tta=True), "bflip").net("edge").flip_tta
+    for kind in ("local", "split"):
+        raw = _baseline_raw()
+        raw["kinds"][kind]["flip_tta"] = True
+        with pytest.raises(ProfileError, match=f"kinds.{kind}.flip_tta: only the edge kind"):
+            baseline_profile_from_dict(raw, "bflip")
+
+
+def test_baseline_edge_with_flip_tta_averages_over_the_mirror_image_in_eval_mode() -> None:
+    from agilenn_ros.baseline_config import baseline_profile_from_dict
+    from agilenn_ros.training.baselines import BaselineNetwork
+    torch.manual_seed(0)
+    net = BaselineNetwork(baseline_profile_from_dict(_baseline_raw(flip_tta=True), "bflip").net("edge"), 5)
+    x = torch.randn(4, 3, 24, 24)
+    with torch.no_grad():
+        net.train()
+        single = net(x)
+        net.eval()
+        one_way = net.head(net.body(net.stem(x)))
+        mirrored = net.head(net.body(net.stem(x.flip(-1))))
+        assert torch.allclose(net(x), (one_way + mirrored) / 2, atol=1e-6)
+        assert torch.allclose(net(x.flip(-1)), net(x), atol=1e-5)
+        assert not torch.allclose(single, net(x), atol=1e-4)
+
+
+def test_export_baseline_flip_tta_makes_a_mirror_invariant_edge_model(tmp_path) -> None:
+    ort = pytest.importorskip("onnxruntime")
+    import json
+
+    from agilenn_ros.baseline_config import baseline_profile_from_dict
+    from agilenn_ros.export.baseline_export import export_baseline
+    from agilenn_ros.training.baselines import train_baseline
+    best = train_baseline(baseline_profile_from_dict(_baseline_raw(), "bflip"), "edge", "digits", tmp_path / "run",
+                          epochs=1, max_train=256)
+    image = (np.random.default_rng(3).random((4, 3, 24, 24)) * 255).astype(np.float32)
+    mirror = np.ascontiguousarray(image[..., ::-1])
+    outputs = {}
+    for flip in (False, True):
+        out = export_baseline(best, tmp_path / f"edge{flip}", flip_tta=flip, threads=1)
+        assert json.loads((out / "manifest.json").read_text())["network"]["flip_tta"] is flip
+        session = ort.InferenceSession(str(out / "model.onnx"))
+        outputs[flip] = [session.run(None, {"image": x})[0] for x in (image, mirror)]
+    np.testing.assert_allclose(outputs[True][1], outputs[True][0], atol=1e-4)
+    np.testing.assert_allclose(outputs[True][0], (outputs[False][0] + outputs[False][1]) / 2, atol=1e-4)
+    assert not np.allclose(outputs[False][1], outputs[False][0], atol=1e-3)
+    with pytest.raises(ValueError, match="--flip-tta is for the edge kind only"):
+        export_baseline(best, tmp_path / "split", kind="split", flip_tta=True, data="digits", threads=1)

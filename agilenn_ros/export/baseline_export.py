@@ -105,11 +105,12 @@ def _model_input(images: np.ndarray, size: int) -> np.ndarray:
 
 
 def export_baseline(checkpoint: Path, out: Path, *, kind: str = "", data: str = "",
-                    calibration: int = 1000, threads: int = 0) -> Path:
+                    calibration: int = 1000, threads: int = 0, flip_tta: bool = False) -> Path:
     """Export ``checkpoint`` (from train-baseline) as a ``kind`` bundle (default: its own kind;
     an edge checkpoint exports as ``split`` too when the profile's split network has the edge
     architecture; ValueError otherwise). ``threads``: onnxruntime threads of the split
-    calibration (0: all cores)."""
+    calibration (0: all cores). ``flip_tta``: the edge model averages the logits of the image and its
+    mirror image, as the profile's ``kinds.edge.flip_tta`` does (ValueError for another kind)."""
     if threads:
         torch.set_num_threads(threads)  # tracing and calibration
     t0 = time.time()
@@ -126,6 +127,9 @@ def export_baseline(checkpoint: Path, out: Path, *, kind: str = "", data: str = 
             raise ValueError(f"the {ckpt['kind']} checkpoint's network differs from the {kind} network of baseline "
                              f"profile {profile.name} (checkpoint vs profile: {'; '.join(differ)}): train that kind instead, or "
                              f"train again with kinds.{kind} set to the {ckpt['kind']} network's architecture")
+    if flip_tta and kind != "edge":
+        raise ValueError(f"--flip-tta is for the edge kind only, not {kind} (the device would run the network twice)")
+    model.flip_tta = kind == "edge" and (flip_tta or model.flip_tta)
     cut = profile.net(kind).cut if kind == "split" else 0
     size = profile.data.input_size
     classes = list(ckpt["class_names"])
@@ -138,7 +142,8 @@ def export_baseline(checkpoint: Path, out: Path, *, kind: str = "", data: str = 
         "input": {"height": size, "width": size, "channels": 3, "color": "rgb", "mean": list(profile.data.mean),
                   "std": list(profile.data.std), "resize": "bilinear", "value_range": [0, 255]},
         "network": {"family": trained.family, "widths": list(trained.widths), "stem_channels": trained.channels,
-                    "stem_hidden": trained.fe_hidden, "strides": [trained.stride1, trained.stride2]},
+                    "stem_hidden": trained.fe_hidden, "strides": [trained.stride1, trained.stride2],
+                    "flip_tta": bool(model.flip_tta)},
         "training": {"epochs": ckpt.get("epoch"), "val_accuracy": ckpt.get("val_accuracy"),
                      "wall_seconds": ckpt.get("wall_seconds"), "data": ckpt.get("data")},
     }

@@ -37,7 +37,10 @@ from agilenn_ros.training.time_budget import replan_after_epoch
 
 
 class BaselineNetwork(nn.Module):
-    """normalised image [B, 3, S, S] -> logits; ``stem`` then ``body`` (a Sequential) then ``head``."""
+    """normalised image [B, 3, S, S] -> logits; ``stem`` then ``body`` (a Sequential) then ``head``.
+
+    With ``net.flip_tta`` the eval-mode logits are the mean over the image and its mirror image
+    (validation during training and the exported edge model alike); training runs one pass."""
 
     def __init__(self, net: BaselineNet, classes: int) -> None:
         super().__init__()
@@ -47,9 +50,13 @@ class BaselineNetwork(nn.Module):
         remote = build_remote(cfg, net.channels, classes)
         self.body: nn.Sequential = remote.body
         self.head = remote.head
+        self.flip_tta = bool(net.flip_tta)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.body(self.stem(x)))
+        logits = self.head(self.body(self.stem(x)))
+        if self.flip_tta and not self.training:
+            logits = (logits + self.head(self.body(self.stem(x.flip(-1))))) / 2
+        return logits
 
     def device_part(self, cut: int) -> nn.Module:
         """What runs on the device in split computing: the stem and ``cut`` body modules."""
