@@ -25,6 +25,8 @@ from agilenn_ros.config import (REMOTE_FAMILIES, DataConfig, ProfileError, Train
                                 config_dir)
 
 KINDS = ("edge", "local", "split")
+# TrainConfig keys that only AgileNN's trainer reads: refused in a baseline profile, not ignored.
+AGILENN_ONLY_TRAIN_KEYS = ("local_ce_weight", "rate_weight", "rate_samples")
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,12 @@ def baseline_profile_from_dict(raw: Any, name: str) -> BaselineProfile:
             raise ProfileError(f"profile {name} is an AgileNN profile (it has 'model'/'importance'): use it with "
                                "agilenn train; train-baseline takes a baseline profile (config/baselines/)")
         raise ProfileError(f"baseline profile {name}: unknown key(s) {unknown}")
+    train_raw = raw.get("train")
+    agilenn_only = sorted(set(train_raw) & set(AGILENN_ONLY_TRAIN_KEYS)) if isinstance(train_raw, dict) else []
+    if agilenn_only:
+        raise ProfileError(f"baseline profile {name}: train.{', train.'.join(agilenn_only)} only act on AgileNN "
+                           "(its local predictor and offloaded payload); a baseline network has neither, so the "
+                           "key would be ignored: remove it")
     kinds_raw = raw.get("kinds") or {}
     if not isinstance(kinds_raw, dict) or not kinds_raw:
         raise ProfileError(f"baseline profile {name}: 'kinds' must map {', '.join(KINDS)} to networks")

@@ -81,3 +81,14 @@ def test_exponent_numbers_without_a_dot_are_numbers() -> None:
     for text in ("abc", "e5", "1e", "ten"):
         with pytest.raises(ProfileError, match="expected a number"):
             profile_from_dict({"name": "p", "dataset": "digits", "train": {"lr": text}}, "p")
+
+
+@pytest.mark.parametrize("key,value", [("rate_weight", 0.02), ("local_ce_weight", 0.3), ("rate_samples", 64)])
+def test_baseline_profiles_refuse_agilenn_only_training_keys(key: str, value: float) -> None:
+    from agilenn_ros.baseline_config import baseline_profile_from_dict, load_baseline_profile
+    raw = yaml.safe_load((config_dir() / "baselines" / "cifar10.yaml").read_text())
+    baseline_profile_from_dict(raw, "cifar10")
+    raw["train"][key] = value
+    with pytest.raises(ProfileError, match=f"train.{key} only act on AgileNN.*remove it"):
+        baseline_profile_from_dict(raw, "cifar10")
+    assert load_baseline_profile("cifar10").train.rate_weight == 0.0
