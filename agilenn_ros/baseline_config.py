@@ -25,7 +25,8 @@ from agilenn_ros.config import (REMOTE_FAMILIES, DataConfig, ProfileError, Train
                                 config_dir)
 
 KINDS = ("edge", "local", "split")
-# TrainConfig keys that only AgileNN's trainer reads: refused in a baseline profile, not ignored.
+# TrainConfig keys that only AgileNN's trainer reads: a baseline profile that sets them to anything
+# but the default is refused rather than silently ignored.
 AGILENN_ONLY_TRAIN_KEYS = ("local_ce_weight", "rate_weight", "rate_samples")
 
 
@@ -78,7 +79,10 @@ def baseline_profile_from_dict(raw: Any, name: str) -> BaselineProfile:
                                "agilenn train; train-baseline takes a baseline profile (config/baselines/)")
         raise ProfileError(f"baseline profile {name}: unknown key(s) {unknown}")
     train_raw = raw.get("train")
-    agilenn_only = sorted(set(train_raw) & set(AGILENN_ONLY_TRAIN_KEYS)) if isinstance(train_raw, dict) else []
+    # Only a value other than the default is refused: checkpoints embed the whole train section,
+    # defaults included, and must keep loading.
+    agilenn_only = sorted(key for key in AGILENN_ONLY_TRAIN_KEYS if isinstance(train_raw, dict) and key in train_raw
+                          and train_raw[key] != getattr(TrainConfig, key))
     if agilenn_only:
         raise ProfileError(f"baseline profile {name}: train.{', train.'.join(agilenn_only)} only act on AgileNN "
                            "(its local predictor and offloaded payload); a baseline network has neither, so the "

@@ -83,7 +83,7 @@ def test_exponent_numbers_without_a_dot_are_numbers() -> None:
             profile_from_dict({"name": "p", "dataset": "digits", "train": {"lr": text}}, "p")
 
 
-@pytest.mark.parametrize("key,value", [("rate_weight", 0.02), ("local_ce_weight", 0.3), ("rate_samples", 64)])
+@pytest.mark.parametrize("key,value", [("rate_weight", 0.02), ("local_ce_weight", 0.3), ("rate_samples", 32)])
 def test_baseline_profiles_refuse_agilenn_only_training_keys(key: str, value: float) -> None:
     from agilenn_ros.baseline_config import baseline_profile_from_dict, load_baseline_profile
     raw = yaml.safe_load((config_dir() / "baselines" / "cifar10.yaml").read_text())
@@ -92,3 +92,6 @@ def test_baseline_profiles_refuse_agilenn_only_training_keys(key: str, value: fl
     with pytest.raises(ProfileError, match=f"train.{key} only act on AgileNN.*remove it"):
         baseline_profile_from_dict(raw, "cifar10")
     assert load_baseline_profile("cifar10").train.rate_weight == 0.0
+    # the default value is accepted: checkpoints embed the whole train section, defaults included
+    raw["train"][key] = {"rate_weight": 0.0, "local_ce_weight": 0.0, "rate_samples": 64}[key]
+    baseline_profile_from_dict(raw, "cifar10")
