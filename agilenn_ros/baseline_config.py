@@ -84,9 +84,9 @@ def baseline_profile_from_dict(raw: Any, name: str) -> BaselineProfile:
     agilenn_only = sorted(key for key in AGILENN_ONLY_TRAIN_KEYS if isinstance(train_raw, dict) and key in train_raw
                           and train_raw[key] != getattr(TrainConfig, key))
     if agilenn_only:
-        raise ProfileError(f"baseline profile {name}: train.{', train.'.join(agilenn_only)} only act on AgileNN "
-                           "(its local predictor and offloaded payload); a baseline network has neither, so the "
-                           "key would be ignored: remove it")
+        raise ProfileError(f"baseline profile {name}: train.{', train.'.join(agilenn_only)}: AgileNN-only "
+                           "(its local predictor and offloaded payload); a baseline network has neither and would "
+                           "ignore the setting: remove it from the profile")
     kinds_raw = raw.get("kinds") or {}
     if not isinstance(kinds_raw, dict) or not kinds_raw:
         raise ProfileError(f"baseline profile {name}: 'kinds' must map {', '.join(KINDS)} to networks")

@@ -240,6 +240,10 @@ def _validate(p: Profile) -> None:
     check_pooled_widths(m.remote, m.remote_widths, p.feature_size, f"profile {p.name}: model")
     if m.flip_equivariant:
         check_mirror_grid(p.data.input_size, m.stride1, m.stride2, f"profile {p.name}: model.flip_equivariant")
+        if not p.data.flip:
+            raise ProfileError(f"profile {p.name}: model.flip_equivariant needs data.flip: true (the edge scores every "
+                               "frame's mirror image too: the classes must not depend on left and right, and the "
+                               "network must have seen mirrored images)")
 
 
 def check_mirror_grid(input_size: int, stride1: int, stride2: int, where: str) -> None:
@@ -254,8 +258,13 @@ def check_mirror_grid(input_size: int, stride1: int, stride2: int, where: str) -
     if (after1 + 2 - 3) % stride2:
         problems.append(f"layer 2 (stride {stride2}, padding 1) on {after1} columns")
     if problems:
+        fixes = []
+        if (input_size - 3) % stride1:
+            fixes.append(f"an input_size n with n - 3 a multiple of stride1 (e.g. {input_size - (input_size - 3) % stride1})")
+        if (after1 + 2 - 3) % stride2:
+            fixes.append("stride2: 1")
         raise ProfileError(f"{where} needs mirror-symmetric sampling grids; not so for "
-                           f"{' and '.join(problems)} (e.g. input 96 with strides 3 and 1)")
+                           f"{' and '.join(problems)}: use {' and '.join(fixes)}")
 
 
 def check_train_section(train: TrainConfig, where: str) -> None:

@@ -89,7 +89,7 @@ def test_baseline_profiles_refuse_agilenn_only_training_keys(key: str, value: fl
     raw = yaml.safe_load((config_dir() / "baselines" / "cifar10.yaml").read_text())
     baseline_profile_from_dict(raw, "cifar10")
     raw["train"][key] = value
-    with pytest.raises(ProfileError, match=f"train.{key} only act on AgileNN.*remove it"):
+    with pytest.raises(ProfileError, match=f"train.{key}: AgileNN-only.*remove it from the profile"):
         baseline_profile_from_dict(raw, "cifar10")
     assert load_baseline_profile("cifar10").train.rate_weight == 0.0
     # the default value is accepted: checkpoints embed the whole train section, defaults included

@@ -171,3 +171,22 @@ def test_export_baseline_flip_tta_makes_a_mirror_invariant_edge_model(tmp_path) 
     assert not np.allclose(outputs[False][1], outputs[False][0], atol=1e-3)
     with pytest.raises(ValueError, match="--flip-tta is for the edge kind only"):
         export_baseline(best, tmp_path / "split", kind="split", flip_tta=True, data="digits", threads=1)
+
+
+def test_a_checkpoint_from_before_a_new_model_key_still_resumes() -> None:
+    from agilenn_ros.config import load_profile
+    from agilenn_ros.training.checkpoints import _differences, _profile_view
+    current = load_profile("digits").to_dict()
+    older = copy.deepcopy(current)
+    del older["model"]["flip_equivariant"]          # written before the key existed
+    assert _differences(_profile_view(older, False), _profile_view(current, False)) == []
+    changed = copy.deepcopy(current)
+    changed["model"]["flip_equivariant"] = True     # a real change is still one
+    assert _differences(_profile_view(changed, False), _profile_view(current, False)) == ["model.flip_equivariant"]
+
+
+def test_flip_equivariant_needs_flip_augmentation() -> None:
+    raw = _raw()
+    raw["data"]["flip"] = False
+    with pytest.raises(ProfileError, match="flip_equivariant needs data.flip: true"):
+        profile_from_dict(raw, "flip")

@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 
-from agilenn_ros.config import DistillConfig, Profile, TrainConfig
+from agilenn_ros.config import DataConfig, DistillConfig, ImportanceConfig, ModelConfig, Profile, ReferenceConfig, TrainConfig
 
 # Settings that may change when a run is resumed (more epochs, other thread count).
 RESUMABLE_TRAIN_KEYS = ("epochs", "threads", "eval_batch_size", "max_minutes")
@@ -76,7 +76,12 @@ def _profile_view(profile: dict[str, Any], reference: bool) -> dict[str, Any]:
         return {"name": profile.get("name"), "data": profile.get("data"), "reference": profile.get("reference"),
                 "model": {k: (profile.get("model") or {}).get(k) for k in REFERENCE_MODEL_KEYS}}
     view = {k: v for k, v in profile.items() if k not in ("description",)}
-    # settings added after a checkpoint was written compare at their defaults
+    # settings added after a checkpoint was written compare at their defaults (e.g. a run started
+    # before model.flip_equivariant existed resumes under a profile that leaves it off)
+    for section, cls in (("data", DataConfig), ("model", ModelConfig), ("importance", ImportanceConfig),
+                         ("reference", ReferenceConfig)):
+        if isinstance(profile.get(section), dict):
+            view[section] = {**dataclasses.asdict(cls()), **profile[section]}
     train = {**dataclasses.asdict(TrainConfig()), **(profile.get("train") or {})}
     view["train"] = {k: v for k, v in train.items() if k not in RESUMABLE_TRAIN_KEYS}
     # the teacher's path (and the hint naming its profile) may move between runs; its weight and
