@@ -239,11 +239,15 @@ def _validate(p: Profile) -> None:
         raise ProfileError(f"profile {p.name}: input_size too small for the strides")
     check_pooled_widths(m.remote, m.remote_widths, p.feature_size, f"profile {p.name}: model")
     if m.flip_equivariant:
-        check_mirror_grid(p.data.input_size, m.stride1, m.stride2, f"profile {p.name}: model.flip_equivariant")
-        if not p.data.flip:
-            raise ProfileError(f"profile {p.name}: model.flip_equivariant needs data.flip: true (the edge scores every "
-                               "frame's mirror image too: the classes must not depend on left and right, and the "
-                               "network must have seen mirrored images)")
+        needs_flip = "" if p.data.flip else (
+            "data.flip: true (the edge scores every frame's mirror image too: the classes must not depend on left "
+            "and right, and the network must have seen mirrored images)")
+        try:
+            check_mirror_grid(p.data.input_size, m.stride1, m.stride2, f"profile {p.name}: model.flip_equivariant")
+        except ProfileError as exc:   # both problems in one line
+            raise ProfileError(f"{exc}{'; it also needs ' + needs_flip if needs_flip else ''}") from None
+        if needs_flip:
+            raise ProfileError(f"profile {p.name}: model.flip_equivariant needs {needs_flip}")
 
 
 def check_mirror_grid(input_size: int, stride1: int, stride2: int, where: str) -> None:

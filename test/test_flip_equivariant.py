@@ -190,3 +190,10 @@ def test_flip_equivariant_needs_flip_augmentation() -> None:
     raw["data"]["flip"] = False
     with pytest.raises(ProfileError, match="flip_equivariant needs data.flip: true"):
         profile_from_dict(raw, "flip")
+
+
+def test_grid_and_flip_problems_come_in_one_line() -> None:
+    raw = _raw(24, 3, 2)
+    raw["data"]["flip"] = False
+    with pytest.raises(ProfileError, match="use stride2: 1; it also needs data.flip: true"):
+        profile_from_dict(raw, "flip")
