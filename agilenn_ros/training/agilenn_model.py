@@ -48,7 +48,6 @@ class AgileNN(nn.Module):
         fused = self.fusion(local_logits.float(), remote_logits.float())
         return AgileOutput(f, local_logits.float(), remote_logits.float(), fused, idx)
 
-
     def remote_predict(self, quantized: torch.Tensor) -> torch.Tensor:
         """Remote logits [B, classes] of quantized features [B, C-k, F, F].
 
