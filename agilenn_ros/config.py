@@ -106,6 +106,10 @@ class DistillConfig:
     temperature: float = 4.0             # softmax temperature of both teacher and student
     teacher_profile: str = ""            # the baseline profile that trains the teacher (named in the
                                          # hint when the teacher is missing); "" : looked up by name
+    teacher_flip: bool = False           # the teacher's logits are its mean over the image and its
+                                         # mirror image (needs data.flip)
+    cache: bool = False                  # score every training image once, un-augmented, before the
+                                         # first epoch and distill every view of it towards that
 
 
 @dataclass(frozen=True)
@@ -230,6 +234,9 @@ def _validate(p: Profile) -> None:
         raise ProfileError(f"profile {p.name}: train.rate_samples must be >= 1, not {p.train.rate_samples}")
     if not 0.0 <= p.distill.weight <= 1.0 or not p.distill.temperature > 0.0:
         raise ProfileError(f"profile {p.name}: need 0 <= distill.weight <= 1 and distill.temperature > 0")
+    if p.distill.teacher_flip and not p.data.flip:
+        raise ProfileError(f"profile {p.name}: distill.teacher_flip needs data.flip: true (the teacher's mirror "
+                           "image must be the same class, and the student must see mirrored images)")
     check_data_section(p.data, f"profile {p.name}: data")
     v = p.data.val_size
     if not v > 0 or (v >= 1 and v != int(v)):

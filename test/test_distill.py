@@ -5,6 +5,7 @@ import dataclasses
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -154,3 +155,77 @@ def test_missing_teacher_names_the_profiles_own_teacher_profile(tmp_path: Path) 
     with pytest.raises(CheckpointError, match=r"--profile config/candidates/baselines/f32-speedrun.yaml --kind edge"):
         load_teacher(tmp_path / "edge" / "best.pt", candidate, None)
     load_baseline_profile(str(Path(__file__).parents[1] / candidate.distill.teacher_profile))
+
+
+def _cached(teacher: str, flip: bool):  # type: ignore[no-untyped-def]
+    profile = _distilling(teacher)
+    return dataclasses.replace(profile, data=dataclasses.replace(profile.data, flip=flip),
+                               distill=dataclasses.replace(profile.distill, cache=True, teacher_flip=flip))
+
+
+def test_teacher_flip_needs_mirrored_training_images() -> None:
+    raw = {"name": "p", "dataset": "digits", "data": {"flip": False}, "distill": {"teacher_flip": True}}
+    with pytest.raises(ProfileError, match="teacher_flip needs data.flip"):
+        profile_from_dict(raw, "p")
+    with pytest.raises(ProfileError, match="distill.cache"):
+        profile_from_dict({"name": "p", "dataset": "digits", "distill": {"cache": "yes"}}, "p")
+    ok = profile_from_dict({**raw, "data": {"flip": True}, "distill": {"teacher_flip": True, "cache": True}}, "p")
+    assert ok.distill.teacher_flip and ok.distill.cache
+
+
+def test_teacher_flip_scores_an_image_and_its_mirror_alike(digits_teacher: Path) -> None:
+    profile = _cached(str(digits_teacher), flip=True)
+    teacher = load_teacher(digits_teacher, profile, None)
+    plain = load_teacher(digits_teacher, _cached(str(digits_teacher), flip=False), None)
+    x = torch.randn(4, 3, profile.data.input_size, profile.data.input_size)
+    with torch.no_grad():
+        both, mirrored = teacher(x), teacher(x.flip(-1))
+        single, single_mirrored = plain(x), plain(x.flip(-1))
+    torch.testing.assert_close(both, mirrored, rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(both, (single + single_mirrored) / 2, rtol=1e-4, atol=1e-4)
+    assert not torch.allclose(single, single_mirrored, atol=1e-4)
+
+
+def test_cached_teacher_logits_are_the_teachers_row_for_row(digits_teacher: Path) -> None:
+    from agilenn_ros.training.augment import BatchPreparer
+    from agilenn_ros.training.distill import cached_teacher_logits
+    profile = _cached(str(digits_teacher), flip=True)
+    teacher = load_teacher(digits_teacher, profile, None)
+    images = np.random.default_rng(0).integers(0, 256, size=(7, 8, 8, 3), dtype=np.uint8)
+    prep = BatchPreparer(profile.data)
+    cached = cached_teacher_logits(teacher, images, prep.to_tensor, batch=3, bf16=False)
+    with torch.no_grad():
+        direct = teacher(prep.to_tensor(images))
+    assert cached.shape == (7, 10) and cached.dtype == torch.float32
+    torch.testing.assert_close(cached, direct, rtol=1e-4, atol=1e-4)
+
+
+def test_cached_distillation_trains_without_the_teacher_in_the_step(digits_teacher: Path, tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from agilenn_ros.training import train_agilenn as trainer
+    calls = {"cache": 0}
+    real_cache = trainer.cached_teacher_logits
+
+    def counting_cache(teacher, images, to_tensor, batch, bf16):  # type: ignore[no-untyped-def]
+        calls["cache"] += 1
+        logits = real_cache(teacher, images, to_tensor, batch, bf16)
+        assert logits.shape[0] == len(images)
+        # from here on a forward pass of the teacher would be a bug: the step must use the cache
+        teacher.forward = lambda x: (_ for _ in ()).throw(AssertionError("teacher ran inside a step"))
+        return logits
+
+    monkeypatch.setattr(trainer, "cached_teacher_logits", counting_cache)
+    best = trainer.train_agilenn(_cached(str(digits_teacher), flip=True), "digits", tmp_path / "run")
+    assert calls["cache"] == 1
+    records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    epoch = [r for r in records if r.get("stage") == "agilenn"][0]
+    assert epoch["kd_loss"] > 0
+    saved = trainer.load_checkpoint(best)["profile"]["distill"]
+    assert saved["cache"] is True and saved["teacher_flip"] is True
+
+
+def test_estimate_counts_the_cached_teacher_once(digits_teacher: Path) -> None:
+    from agilenn_ros.training.estimate import estimate_training
+    est = estimate_training(_cached(str(digits_teacher), flip=True), image_size=8, train_images=256,
+                            val_images=64, steps=1)
+    assert "cached once" in est["distillation"]

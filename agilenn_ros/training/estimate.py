@@ -9,7 +9,8 @@ to, :mod:`agilenn_ros.training.time_budget`). Seconds are medians over ``steps``
 after one warm-up step; a machine busy with other work gives longer times. Not timed but
 assumed: the reference network's per-epoch validation (a forward pass, no importance) is taken
 as a third of AgileNN's validation per image; data loading and channel pre-selection (about a
-minute for CIFAR-10) are not included.
+minute for CIFAR-10) are not included. With ``distill.cache`` the teacher's one pass over the
+training images is timed per batch and counted with the reference network's pre-training.
 
 To see another machine's instruction set on this one, restrict PyTorch and oneDNN before the
 command, e.g. ``ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2`` (with ``--no-bf16``: an
@@ -86,9 +87,18 @@ def estimate_training(profile: Profile, *, image_size: int, train_images: int, v
     ema = ModelEMA(model, cfg.ema_decay) if cfg.ema_decay > 0 else None
 
     teacher, teacher_note = _teacher_for_timing(profile, classes)
+    cache_s = 0.0
+    if teacher is not None and profile.distill.cache:   # scored once before training, not in the step
+        def teacher_batch() -> None:
+            with torch.no_grad(), autocast(bf16):
+                teacher(prep(images, train=False))
+        cache_s = _median_seconds(teacher_batch, max(1, steps // 2)) * train_images / batch
+        teacher, teacher_note = None, f"{teacher_note}; logits cached once before training ({cache_s:.0f} s)"
+    cached = torch.zeros((batch, classes)) if profile.distill.cache and profile.distill.weight > 0 else None
 
     def joint_step() -> None:
-        agilenn_step(model, body, g0, prep(images, train=True), labels, profile, opt, ema, bf16, teacher)
+        agilenn_step(model, body, g0, prep(images, train=True), labels, profile, opt, ema, bf16, teacher,
+                     teacher_logits=cached)
 
     val_set = ImageSet(np.repeat(images, 2, axis=0), np.repeat(labels.numpy(), 2), [str(c) for c in range(classes)])
     evaluated = ema.module if ema is not None else model
@@ -101,7 +111,7 @@ def estimate_training(profile: Profile, *, image_size: int, train_images: int, v
     val_per_image_s = _median_seconds(validation, max(1, steps // 2)) / len(val_set)
 
     steps_per_epoch = max(1, train_images // batch)
-    reference_s = profile.reference.epochs * (steps_per_epoch * ref_step_s + val_images * val_per_image_s / 3)
+    reference_s = profile.reference.epochs * (steps_per_epoch * ref_step_s + val_images * val_per_image_s / 3) + cache_s
     epoch_s = steps_per_epoch * step_s + val_images * val_per_image_s
     total_s = reference_s + cfg.epochs * epoch_s
     budget_s = cfg.max_minutes * 60.0

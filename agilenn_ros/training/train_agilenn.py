@@ -30,7 +30,7 @@ from agilenn_ros.data.training_data import TrainingData
 from agilenn_ros.training.augment import BatchPreparer
 from agilenn_ros.training.checkpoints import (CheckpointError, atomic_save, checkpoint_kind, identity_problem,
                                               read_checkpoint)
-from agilenn_ros.training.distill import distillation_loss, load_teacher
+from agilenn_ros.training.distill import cached_teacher_logits, distillation_loss, load_teacher
 from agilenn_ros.training.ema import ModelEMA
 from agilenn_ros.training.evaluation import evaluate_agilenn
 from agilenn_ros.training.importance import channel_importance, element_importance, zero_baseline_gradients
@@ -118,12 +118,14 @@ def model_from_checkpoint(ckpt: dict[str, Any]) -> tuple[Profile, AgileNN, ResNe
 def agilenn_step(model: AgileNN, body: torch.nn.Module, g0: torch.Tensor, x: torch.Tensor, y: torch.Tensor,
                  profile: Profile, opt: torch.optim.Optimizer, ema: ModelEMA | None, bf16: bool,
                  teacher: torch.nn.Module | None = None, lookahead: Lookahead | None = None,
-                 step_of: tuple[int, int] = (0, 0)) -> dict[str, float]:
+                 step_of: tuple[int, int] = (0, 0), teacher_logits: torch.Tensor | None = None) -> dict[str, float]:
     """One optimiser step of AgileNN's joint loss (paper Section 4: lam * prediction loss + (1 - lam) *
     (skewness + disorder losses), importance by integrated gradients through the frozen reference ``body``).
 
     The prediction loss is the fused logits' cross-entropy, mixed with ``distill.weight`` of
     knowledge distillation from ``teacher`` (frozen, same normalised input) when one is given,
+    or towards ``teacher_logits`` [B, classes] (the teacher's cached logits of these images,
+    ``distill.cache``) when those are,
     plus ``train.local_ce_weight`` times the local predictor's own cross-entropy; plus
     ``train.rate_weight`` times the estimated bits per remote element (:func:`rate_bits`, on the
     first ``train.rate_samples`` images of the batch) when that weight is > 0.
@@ -135,14 +137,14 @@ def agilenn_step(model: AgileNN, body: torch.nn.Module, g0: torch.Tensor, x: tor
     with autocast(bf16):
         out = model(x)
         element = element_importance(body, out.features.float(), y, g0, imp.steps, imp.exact)
-        if teacher is not None:
+        if teacher is not None and teacher_logits is None:
             with torch.no_grad():
                 teacher_logits = teacher(x).float()
     per_channel = channel_importance(element)
     ce = F.cross_entropy(out.fused_logits, y, label_smoothing=cfg.label_smoothing)
     prediction = ce
     parts: dict[str, float] = {}
-    if teacher is not None and kd.weight > 0:
+    if teacher_logits is not None and kd.weight > 0:
         kd_l = distillation_loss(out.fused_logits, teacher_logits, kd.temperature)
         prediction = (1 - kd.weight) * ce + kd.weight * kd_l
         parts["kd_loss"] = float(kd_l.detach())
@@ -192,7 +194,9 @@ def _teacher(profile: Profile, class_names: list[str], required: bool) -> tuple[
             raise
         print(f"warning: training without distillation: {exc}", file=sys.stderr, flush=True)
         return dataclasses.replace(profile, distill=dataclasses.replace(kd, weight=0.0)), None
-    print(f"distilling from {kd.teacher} (weight {kd.weight}, temperature {kd.temperature})", flush=True)
+    how = "".join([", with its mirror pass" if kd.teacher_flip else "",
+                   ", logits cached once per training image" if kd.cache else ""])
+    print(f"distilling from {kd.teacher} (weight {kd.weight}, temperature {kd.temperature}{how})", flush=True)
     return profile, teacher
 
 
@@ -266,6 +270,13 @@ def train_agilenn(profile: Profile, data: str, out_dir: Path, reference: Path | 
     if ema is not None and "ema" in resumed:
         ema.load_state_dict(resumed["ema"])
     g0 = zero_baseline_gradients(body, (profile.model.channels, profile.feature_size, profile.feature_size), classes)
+    cached_logits = None
+    if teacher is not None and profile.distill.cache:   # once per run (and again on resume: deterministic)
+        t_cache = time.time()
+        cached_logits = cached_teacher_logits(teacher, train.images, prep.to_tensor, cfg.eval_batch_size, bf16)
+        teacher = None   # its work is done: free it
+        print(f"teacher logits of {len(cached_logits)} training images cached in {time.time() - t_cache:.0f} s",
+              flush=True)
     rng = np.random.default_rng(cfg.seed + 7 + start_epoch)
     warmup = int(cfg.warmup_epochs * steps_per_epoch)
 
@@ -284,7 +295,8 @@ def train_agilenn(profile: Profile, data: str, out_dir: Path, reference: Path | 
             y = torch.from_numpy(train.labels[idx])
             lr = apply_schedule(opt, cfg.recipe, step, total_steps, warmup, cfg.lr)
             parts = agilenn_step(model, body, g0, x, y, profile, opt, ema, bf16, teacher, lookahead,
-                                 (step + 1, total_steps))
+                                 (step + 1, total_steps),
+                                 None if cached_logits is None else cached_logits[torch.from_numpy(idx)])
             step += 1
             for key, value in parts.items():
                 sums[key] = sums.get(key, 0.0) + value
