@@ -230,3 +230,35 @@ def test_an_agilenn_profile_given_to_train_baseline_says_so() -> None:
     from agilenn_ros.config import ProfileError
     with pytest.raises(ProfileError, match="is an AgileNN profile .* use it with agilenn train"):
         baseline_profile_from_dict({"dataset": "cifar10", "model": {"k": 4}, "importance": {}}, "cifar10-x")
+
+
+def test_a_baseline_resumes_only_under_the_profile_it_was_trained_with(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import dataclasses
+
+    import pytest
+    import torch
+
+    from agilenn_ros.baseline_config import load_baseline_profile
+    from agilenn_ros.training.baselines import train_baseline
+    profile = load_baseline_profile("digits")
+    out = tmp_path / "b"
+    train_baseline(profile, "edge", "digits", out, epochs=1)
+    smoother = dataclasses.replace(profile, train=dataclasses.replace(profile.train, label_smoothing=0.3))
+    with pytest.raises(ValueError, match=r"other profile settings \(train.label_smoothing\).*--restart"):
+        train_baseline(smoother, "edge", "digits", out, epochs=2)
+    wider = dataclasses.replace(profile, kinds={**profile.kinds, "edge": dataclasses.replace(
+        profile.kinds["edge"], flip_tta=True)})
+    with pytest.raises(ValueError, match=r"kinds.edge.flip_tta"):
+        train_baseline(wider, "edge", "digits", out, epochs=2)
+    # a checkpoint written before a setting existed compares it at its default
+    last = out / "last.pt"
+    ckpt = torch.load(last, map_location="cpu", weights_only=False)
+    del ckpt["profile"]["kinds"]["edge"]["flip_tta"]
+    del ckpt["profile"]["train"]["rate_weight"]
+    torch.save(ckpt, last)
+    # more epochs, another thread count and another profile name resume the same run
+    renamed = dataclasses.replace(profile, name="renamed", train=dataclasses.replace(profile.train, threads=1))
+    train_baseline(renamed, "edge", "digits", out, epochs=2)
+    assert torch.load(last, map_location="cpu", weights_only=False)["epoch"] == 2
+    # --restart still trains the changed profile from scratch
+    train_baseline(smoother, "edge", "digits", out, epochs=1, restart=True)

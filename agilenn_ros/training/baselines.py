@@ -26,7 +26,7 @@ from agilenn_ros.baseline_config import BaselineNet, BaselineProfile, baseline_p
 from agilenn_ros.config import ModelConfig
 from agilenn_ros.data import ImageSet
 from agilenn_ros.training.augment import BatchPreparer
-from agilenn_ros.training.checkpoints import atomic_save
+from agilenn_ros.training.checkpoints import atomic_save, baseline_resume_problem
 from agilenn_ros.training.ema import ModelEMA
 from agilenn_ros.training.feature_extractor import FeatureExtractor
 from agilenn_ros.training.pretrain_reference import accuracy
@@ -109,6 +109,9 @@ def train_baseline(profile: BaselineProfile, kind: str, data: str, out_dir: Path
         if was != cfg.recipe:
             raise ValueError(f"{last_path} was trained with train.recipe {was}, this profile asks for "
                              f"{cfg.recipe} (another optimiser): use another --out or --restart")
+        problem = baseline_resume_problem(ckpt["profile"], profile.to_dict(), kind, last_path)
+        if problem:
+            raise ValueError(f"{problem}: use another --out, or --restart to train again from scratch")
         model.load_state_dict(ckpt.get("live_state_dict", ckpt["state_dict"]))
         if ema is not None and "ema" in ckpt:
             ema.load_state_dict(ckpt["ema"])

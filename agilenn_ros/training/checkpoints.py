@@ -91,6 +91,30 @@ def _profile_view(profile: dict[str, Any], reference: bool) -> dict[str, Any]:
     return view
 
 
+def baseline_resume_problem(saved: dict[str, Any], profile: dict[str, Any], kind: str, path: Path) -> str | None:
+    """One line saying why a baseline checkpoint's embedded profile ``saved`` cannot be resumed
+    under ``profile`` (both ``BaselineProfile.to_dict()`` form) for ``kind``; None when it can.
+
+    Compared: the data section, the train section except the keys a resume may change
+    (RESUMABLE_TRAIN_KEYS) and the kind's network except its ``epochs``, each with settings added
+    after the checkpoint was written at their defaults. The profile's name and the other kinds
+    may change.
+    """
+    from agilenn_ros.baseline_config import BaselineNet
+
+    def view(p: dict[str, Any]) -> dict[str, Any]:
+        train = {**dataclasses.asdict(TrainConfig()), **(p.get("train") or {})}
+        net = {**dataclasses.asdict(BaselineNet()), **((p.get("kinds") or {}).get(kind) or {})}
+        return {"data": {**dataclasses.asdict(DataConfig()), **(p.get("data") or {})},
+                "train": {k: v for k, v in train.items() if k not in RESUMABLE_TRAIN_KEYS},
+                f"kinds.{kind}": {k: v for k, v in net.items() if k != "epochs"}}
+
+    diff = _differences(view(saved), view(profile))
+    if diff:
+        return f"{path} was made with other profile settings ({', '.join(diff[:4])})"
+    return None
+
+
 def _differences(a: Any, b: Any, prefix: str = "") -> list[str]:
     if isinstance(a, dict) and isinstance(b, dict):
         keys = sorted(set(a) | set(b))
