@@ -72,6 +72,8 @@ class BaselineProfile:
 def baseline_profile_from_dict(raw: Any, name: str) -> BaselineProfile:
     if not isinstance(raw, dict):
         raise ProfileError(f"baseline profile {name}: top level must be a mapping")
+    stem, name = name, str(raw.get("name", name))   # errors name the profile as its other messages and runs do
+    where = f"baseline profile {name}: "
     unknown = sorted(set(raw) - {"name", "dataset", "description", "data", "train", "kinds"})
     if unknown:
         if {"model", "importance"} & set(unknown):
@@ -93,26 +95,26 @@ def baseline_profile_from_dict(raw: Any, name: str) -> BaselineProfile:
     bad = sorted(set(kinds_raw) - set(KINDS))
     if bad:
         raise ProfileError(f"baseline profile {name}: unknown kind(s) {bad}; known: {', '.join(KINDS)}")
-    kinds = {kind: _build_section(BaselineNet, value, f"{name}.kinds.{kind}") for kind, value in kinds_raw.items()}
+    kinds = {kind: _build_section(BaselineNet, value, f"{where}kinds.{kind}") for kind, value in kinds_raw.items()}
     for kind, net in kinds.items():
         if net.family not in REMOTE_FAMILIES:
-            raise ProfileError(f"{name}.kinds.{kind}.family must be one of {', '.join(REMOTE_FAMILIES)}")
+            raise ProfileError(f"{where}kinds.{kind}.family must be one of {', '.join(REMOTE_FAMILIES)}")
         if not net.widths or net.cut < 0:
-            raise ProfileError(f"{name}.kinds.{kind}: widths must not be empty and cut >= 0")
+            raise ProfileError(f"{where}kinds.{kind}: widths must not be empty and cut >= 0")
         if net.flip_tta and kind != "edge":
-            raise ProfileError(f"{name}.kinds.{kind}.flip_tta: only the edge kind averages over the mirror image "
+            raise ProfileError(f"{where}kinds.{kind}.flip_tta: only the edge kind averages over the mirror image "
                                f"(the {kind} network runs on the device, where it would double the work)")
-    profile = BaselineProfile(name=str(raw.get("name", name)), dataset=str(raw.get("dataset", name)),
+    profile = BaselineProfile(name=name, dataset=str(raw.get("dataset", stem)),
                               description=str(raw.get("description", "")),
-                              data=_build_section(DataConfig, raw.get("data"), f"{name}.data"),
-                              train=_build_section(TrainConfig, raw.get("train"), f"{name}.train"), kinds=kinds)
-    check_data_section(profile.data, f"{name}.data")
-    check_train_section(profile.train, f"{name}.train")
+                              data=_build_section(DataConfig, raw.get("data"), f"{where}data"),
+                              train=_build_section(TrainConfig, raw.get("train"), f"{where}train"), kinds=kinds)
+    check_data_section(profile.data, f"{where}data")
+    check_train_section(profile.train, f"{where}train")
     for kind in kinds:
         if profile.feature_size(kind) < 1:
-            raise ProfileError(f"{name}.kinds.{kind}: input_size too small for the strides")
+            raise ProfileError(f"{where}kinds.{kind}: input_size too small for the strides")
         net = kinds[kind]
-        check_pooled_widths(net.family, tuple(net.widths), profile.feature_size(kind), f"{name}.kinds.{kind}")
+        check_pooled_widths(net.family, tuple(net.widths), profile.feature_size(kind), f"{where}kinds.{kind}")
     return profile
 
 

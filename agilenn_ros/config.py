@@ -200,7 +200,8 @@ def profile_from_dict(raw: dict[str, Any], name: str) -> Profile:
     dataset = raw.get("dataset")
     if dataset not in ("cifar10", "digits", "image_folder"):
         raise ProfileError(f"profile {name}: dataset must be cifar10, digits or image_folder")
-    sections = {key: _build_section(cls, raw.get(key), f"{name}.{key}") for key, cls in _SECTIONS.items()}
+    shown = str(raw.get("name", name))   # type errors name the profile as the range checks do
+    sections = {key: _build_section(cls, raw.get(key), f"profile {shown}: {key}") for key, cls in _SECTIONS.items()}
     profile = Profile(name=str(raw.get("name", name)), dataset=dataset,
                       description=str(raw.get("description", "")), **sections)
     _validate(profile)

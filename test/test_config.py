@@ -95,3 +95,24 @@ def test_baseline_profiles_refuse_agilenn_only_training_keys(key: str, value: fl
     # the default value is accepted: checkpoints embed the whole train section, defaults included
     raw["train"][key] = {"rate_weight": 0.0, "local_ce_weight": 0.0, "rate_samples": 64}[key]
     baseline_profile_from_dict(raw, "cifar10")
+
+
+def test_type_and_range_errors_name_the_profile_alike(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import pytest
+
+    from agilenn_ros.baseline_config import load_baseline_profile
+    from agilenn_ros.config import ProfileError, load_profile
+    typed, ranged = tmp_path / "file_a.yaml", tmp_path / "file_b.yaml"
+    typed.write_text("name: mine\ndataset: digits\ntrain:\n  rate_samples: 2.5\n")
+    ranged.write_text("name: mine\ndataset: digits\ntrain:\n  rate_weight: -1\n")
+    for path, key in ((typed, "train.rate_samples"), (ranged, "train.rate_weight")):
+        with pytest.raises(ProfileError) as info:
+            load_profile(str(path))
+        assert str(info.value).startswith(f"{path}: profile mine: {key}")
+    base = tmp_path / "file_c.yaml"
+    base.write_text("name: bmine\ndataset: digits\ntrain:\n  epochs: 1.5\nkinds:\n  edge: {}\n")
+    with pytest.raises(ProfileError, match=r"baseline profile bmine: train.epochs: expected a whole number"):
+        load_baseline_profile(str(base))
+    base.write_text("name: bmine\ndataset: digits\nkinds:\n  local: {flip_tta: true}\n")
+    with pytest.raises(ProfileError, match=r"baseline profile bmine: kinds.local.flip_tta"):
+        load_baseline_profile(str(base))
