@@ -167,7 +167,7 @@ def test_pooled_remote_halves_the_resolution_per_width_and_costs_like_the_resnet
 def test_pooled_baseline_profile_is_checked_against_the_feature_size() -> None:
     from agilenn_ros.baseline_config import baseline_profile_from_dict
     net = {"fe_hidden": 4, "channels": 8, "family": "pooled", "widths": [8, 8, 8, 8, 8]}
-    with pytest.raises(ProfileError, match="bad.kinds.edge: a pooled remote with 5 widths needs features of at least 32x32"):
+    with pytest.raises(ProfileError, match="baseline profile bad: kinds.edge: a pooled remote with 5 widths needs features of at least 32x32"):
         baseline_profile_from_dict({"data": {"input_size": 96}, "kinds": {"edge": net}}, "bad")
     ok = baseline_profile_from_dict({"data": {"input_size": 96}, "kinds": {"edge": dict(net, widths=[8, 16])}}, "ok")
     assert ok.net("edge").family == "pooled"
@@ -262,3 +262,19 @@ def test_a_baseline_resumes_only_under_the_profile_it_was_trained_with(tmp_path)
     assert torch.load(last, map_location="cpu", weights_only=False)["epoch"] == 2
     # --restart still trains the changed profile from scratch
     train_baseline(smoother, "edge", "digits", out, epochs=1, restart=True)
+
+
+def test_one_slow_epoch_does_not_cut_the_plan() -> None:
+    import pytest
+
+    from agilenn_ros.training.time_budget import planned_epochs, typical_epoch_seconds
+    # 50 epochs of 100 s planned in 85 minutes; epoch 5 took 130 s (a neighbour's burst)
+    durations = [100.0, 100.0, 100.0, 100.0, 130.0]
+    assert planned_epochs(50, 5, 530.0, durations[-1], 5100.0) == 40          # the last epoch alone: cut
+    assert typical_epoch_seconds(durations) == 100.0
+    assert planned_epochs(50, 5, 530.0, typical_epoch_seconds(durations), 5100.0) == 50
+    # a lasting slow-down shows after two epochs
+    assert typical_epoch_seconds(durations + [130.0]) == 130.0
+    assert typical_epoch_seconds([90.0]) == 90.0
+    with pytest.raises(ValueError):
+        typical_epoch_seconds([])

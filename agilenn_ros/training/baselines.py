@@ -33,7 +33,7 @@ from agilenn_ros.training.pretrain_reference import accuracy
 from agilenn_ros.training.remote_predictor import build_remote
 from agilenn_ros.training.run_io import load_train_val, log_record
 from agilenn_ros.training.runtime_setup import apply_schedule, autocast, bf16_available, build_optimizer, setup_torch
-from agilenn_ros.training.time_budget import replan_after_epoch
+from agilenn_ros.training.time_budget import replan_after_epoch, typical_epoch_seconds
 
 
 class BaselineNetwork(nn.Module):
@@ -129,6 +129,7 @@ def train_baseline(profile: BaselineProfile, kind: str, data: str, out_dir: Path
         log_path.unlink()
     rng = np.random.default_rng(cfg.seed + 3 + start_epoch)
     epoch = start_epoch
+    epoch_seconds: list[float] = []   # the durations this process measured (typical_epoch_seconds)
     while epoch < epochs:
         t0 = time.time()
         model.train()
@@ -162,8 +163,10 @@ def train_baseline(profile: BaselineProfile, kind: str, data: str, out_dir: Path
         log_record(log_path, {"stage": f"baseline-{kind}", "epoch": epoch + 1, "loss": running / steps_per_epoch,
                         "train_accuracy": correct / max(1, seen), "val_accuracy": val_acc,
                         "epoch_seconds": time.time() - t0, "wall_seconds": wall})
+        epoch_seconds.append(time.time() - t0)
         budget_seconds = budget_offset + time.time() - run_start
-        epochs = replan_after_epoch(log_path, epochs, requested, epoch + 1, budget_seconds, time.time() - t0, cfg.max_minutes)
+        epochs = replan_after_epoch(log_path, epochs, requested, epoch + 1, budget_seconds,
+                                   typical_epoch_seconds(epoch_seconds), cfg.max_minutes)
         total = steps_per_epoch * epochs
         ckpt = {"kind": kind, "profile": profile.to_dict(), "class_names": train.class_names,
                 "state_dict": evaluated.state_dict(), "epoch": epoch + 1, "step": step, "wall_seconds": wall,

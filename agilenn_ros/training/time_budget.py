@@ -9,14 +9,29 @@ slow epoch (the first one pays for kernel selection; another job may have shared
 the cut too deep, the plan grows back, never beyond the requested epochs. A plan keeps at least
 the epochs already done, and a finished plan is never re-opened (its schedule has annealed).
 A plan grows only by two epochs or more (growth by one is within the projection's noise); it is
-cut as soon as it does not fit.
+cut as soon as it does not fit. The trainers project from :func:`typical_epoch_seconds`, the
+median of the last three epochs' durations, so that one slow epoch (a neighbour's burst of work)
+does not cut the plan, and re-stretch the schedule, only for the next epoch to grow it back.
 """
 from __future__ import annotations
 
 import math
+import statistics
 from pathlib import Path
+from typing import Sequence
 
 from agilenn_ros.training.run_io import log_record
+
+
+TYPICAL_EPOCHS = 3
+
+
+def typical_epoch_seconds(durations: Sequence[float]) -> float:
+    """The epoch duration to project with: the median of the last TYPICAL_EPOCHS ``durations``
+    (seconds, oldest first; at least one). A lasting slow-down shows after two epochs."""
+    if not durations:
+        raise ValueError("typical_epoch_seconds needs at least one epoch duration")
+    return float(statistics.median(durations[-TYPICAL_EPOCHS:]))
 
 
 def planned_epochs(planned: int, epochs_done: int, elapsed_s: float, last_epoch_s: float,

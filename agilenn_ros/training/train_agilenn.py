@@ -43,7 +43,7 @@ from agilenn_ros.training.remote_predictor import ResNetRemote
 from agilenn_ros.training.run_io import load_training_data, log_record
 from agilenn_ros.training.runtime_setup import apply_schedule, autocast, bf16_available, build_optimizer, setup_torch
 from agilenn_ros.training.speedrun import Lookahead
-from agilenn_ros.training.time_budget import replan_after_epoch
+from agilenn_ros.training.time_budget import replan_after_epoch, typical_epoch_seconds
 
 
 def load_data(profile: Profile, data: str, verbose: bool = True) -> TrainingData:
@@ -282,6 +282,7 @@ def train_agilenn(profile: Profile, data: str, out_dir: Path, reference: Path | 
 
     total_steps = steps_per_epoch * epochs
     epoch = start_epoch
+    epoch_seconds: list[float] = []   # the durations this process measured (typical_epoch_seconds)
     while epoch < epochs:
         t_epoch = time.time()
         model.train()
@@ -312,8 +313,10 @@ def train_agilenn(profile: Profile, data: str, out_dir: Path, reference: Path | 
                   "epoch_train_seconds": train_seconds, "wall_seconds": wall,
                   "importance": "exact" if imp.exact else "cheap"}
         log_record(log_path, record)
+        epoch_seconds.append(time.time() - t_epoch)
         budget_seconds = budget_offset + time.time() - run_start
-        epochs = replan_after_epoch(log_path, epochs, cfg.epochs, epoch + 1, budget_seconds, time.time() - t_epoch, cfg.max_minutes)
+        epochs = replan_after_epoch(log_path, epochs, cfg.epochs, epoch + 1, budget_seconds,
+                                   typical_epoch_seconds(epoch_seconds), cfg.max_minutes)
         total_steps = steps_per_epoch * epochs
         ckpt = {"model": evaluated.state_dict(), "reference_body": body.state_dict(), "profile": profile.to_dict(),
                 "class_names": train.class_names, "epoch": epoch + 1, "step": step, "wall_seconds": wall,
