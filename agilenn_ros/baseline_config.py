@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from agilenn_ros.config import (REMOTE_FAMILIES, DataConfig, ProfileError, TrainConfig, _build_section,
+from agilenn_ros.config import (REMOTE_FAMILIES, DataConfig, ProfileError, TrainConfig, _build_section, check_widths,
                                 check_data_section, check_pooled_widths, check_train_section,
                                 config_dir)
 
@@ -99,8 +99,10 @@ def baseline_profile_from_dict(raw: Any, name: str) -> BaselineProfile:
     for kind, net in kinds.items():
         if net.family not in REMOTE_FAMILIES:
             raise ProfileError(f"{where}kinds.{kind}.family must be one of {', '.join(REMOTE_FAMILIES)}")
-        if not net.widths or net.cut < 0:
-            raise ProfileError(f"{where}kinds.{kind}: widths must not be empty and cut >= 0")
+        check_widths(tuple(net.widths), f"{where}kinds.{kind}.widths")
+        if net.cut < 0:
+            raise ProfileError(f"{where}kinds.{kind}.cut must be >= 0 (body modules on the device after the "
+                               f"stem), not {net.cut}")
         if net.flip_tta and kind != "edge":
             raise ProfileError(f"{where}kinds.{kind}.flip_tta: only the edge kind averages over the mirror image "
                                f"(the {kind} network runs on the device, where it would double the work)")

@@ -196,7 +196,7 @@ def profile_from_dict(raw: dict[str, Any], name: str) -> Profile:
         raise ProfileError(f"profile {name} is a baseline profile (it has 'kinds'): use it with agilenn "
                            "train-baseline, not with the AgileNN commands")
     if unknown:
-        raise ProfileError(f"profile {name}: unknown key(s) {unknown}")
+        raise ProfileError(f"profile {raw.get('name', name)}: unknown key(s) {unknown}; known: {sorted(allowed)}")
     dataset = raw.get("dataset")
     if dataset not in ("cifar10", "digits", "image_folder"):
         raise ProfileError(f"profile {name}: dataset must be cifar10, digits or image_folder")
@@ -215,7 +215,8 @@ def _validate(p: Profile) -> None:
     if not 2 <= m.centroids <= 256:
         raise ProfileError(f"profile {p.name}: centroids must be in 2..256")
     if m.remote not in REMOTE_FAMILIES:
-        raise ProfileError(f"profile {p.name}: remote must be one of {', '.join(REMOTE_FAMILIES)}")
+        raise ProfileError(f"profile {p.name}: model.remote must be one of {', '.join(REMOTE_FAMILIES)}, not {m.remote!r}")
+    check_widths(m.remote_widths, f"profile {p.name}: model.remote_widths")
     if m.quantizer_gradient not in ("ste", "soft"):
         raise ProfileError(f"profile {p.name}: model.quantizer_gradient must be ste or soft")
     if imp.level not in ("channel", "element"):
@@ -233,18 +234,17 @@ def _validate(p: Profile) -> None:
         raise ProfileError(f"profile {p.name}: train.rate_weight must be >= 0 (0: off), not {p.train.rate_weight}")
     if p.train.rate_samples < 1:
         raise ProfileError(f"profile {p.name}: train.rate_samples must be >= 1, not {p.train.rate_samples}")
-    if not 0.0 <= p.distill.weight <= 1.0 or not p.distill.temperature > 0.0:
-        raise ProfileError(f"profile {p.name}: need 0 <= distill.weight <= 1 and distill.temperature > 0")
+    if not 0.0 <= p.distill.weight <= 1.0:
+        raise ProfileError(f"profile {p.name}: distill.weight must be in [0, 1] (0: off), not {p.distill.weight}")
+    if not p.distill.temperature > 0.0:
+        raise ProfileError(f"profile {p.name}: distill.temperature must be > 0, not {p.distill.temperature}")
     if p.distill.teacher_flip and not p.data.flip:
         raise ProfileError(f"profile {p.name}: distill.teacher_flip needs data.flip: true (the teacher's mirror "
                            "image must be the same class, and the student must see mirrored images)")
     check_data_section(p.data, f"profile {p.name}: data")
-    v = p.data.val_size
-    if not v > 0 or (v >= 1 and v != int(v)):
-        raise ProfileError(f"profile {p.name}: data.val_size must be a fraction (0 < v < 1) or a whole "
-                           f"number of images (>= 1), not {v}")
     if p.feature_size < 1:
-        raise ProfileError(f"profile {p.name}: input_size too small for the strides")
+        raise ProfileError(f"profile {p.name}: data.input_size {p.data.input_size} is too small for the strides "
+                           f"({m.stride1}, {m.stride2})")
     check_pooled_widths(m.remote, m.remote_widths, p.feature_size, f"profile {p.name}: model")
     if m.flip_equivariant:
         needs_flip = "" if p.data.flip else (
@@ -279,9 +279,22 @@ def check_mirror_grid(input_size: int, stride1: int, stride2: int, where: str) -
                            f"{' and '.join(problems)}: use {' and '.join(fixes)}")
 
 
+def check_widths(widths: tuple[int, ...], where: str) -> None:
+    """A network's stage widths: at least one, each a channel count >= 1."""
+    if not widths or any(w < 1 for w in widths):
+        raise ProfileError(f"{where} must be a non-empty list of channel counts >= 1, not {list(widths)}")
+
+
 def check_train_section(train: TrainConfig, where: str) -> None:
-    """The training recipe is one of RECIPES; the speed-run recipe needs momentum in [0, 1)."""
+    """The training recipe is one of RECIPES; the speed-run recipe needs momentum in [0, 1);
+    epochs >= 1, label smoothing in [0, 1), weight decay >= 0."""
     recipes = ("cosine", "speedrun")
+    if train.epochs < 1:
+        raise ProfileError(f"{where}.epochs must be >= 1, not {train.epochs}")
+    if not 0.0 <= train.label_smoothing < 1.0:
+        raise ProfileError(f"{where}.label_smoothing must be in [0, 1) (0: off), not {train.label_smoothing}")
+    if not train.weight_decay >= 0.0:
+        raise ProfileError(f"{where}.weight_decay must be >= 0, not {train.weight_decay}")
     if not train.lr > 0.0:
         raise ProfileError(f"{where}.lr must be > 0, not {train.lr}")
     if train.batch_size < 1:
@@ -293,7 +306,21 @@ def check_train_section(train: TrainConfig, where: str) -> None:
 
 
 def check_data_section(data: DataConfig, where: str) -> None:
-    """Augmentation sizes: pad_crop and cutout are pixel counts at source resolution, >= 0 (0: off)."""
+    """Normalisation and augmentation: mean and std have one value per colour channel (RGB), std
+    > 0; val_size is a fraction or an image count; pad_crop and cutout are pixel counts at source
+    resolution, >= 0 (0: off); input_size >= 1."""
+    for name in ("mean", "std"):
+        values = getattr(data, name)
+        if len(values) != 3:
+            raise ProfileError(f"{where}.{name} must have 3 values (R, G, B), not {list(values)}")
+    if any(not v > 0 for v in data.std):
+        raise ProfileError(f"{where}.std must be > 0 in every channel, not {list(data.std)}")
+    if data.input_size < 1:
+        raise ProfileError(f"{where}.input_size must be >= 1, not {data.input_size}")
+    v = data.val_size
+    if not v > 0 or (v >= 1 and v != int(v)):
+        raise ProfileError(f"{where}.val_size must be a fraction (0 < v < 1) or a whole number of images "
+                           f"(>= 1), not {v}")
     for name in ("pad_crop", "cutout"):
         value = getattr(data, name)
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:

@@ -116,3 +116,36 @@ def test_type_and_range_errors_name_the_profile_alike(tmp_path) -> None:  # type
     base.write_text("name: bmine\ndataset: digits\nkinds:\n  local: {flip_tta: true}\n")
     with pytest.raises(ProfileError, match=r"baseline profile bmine: kinds.local.flip_tta"):
         load_baseline_profile(str(base))
+
+
+def test_values_that_would_crash_training_are_refused_at_load() -> None:
+    import pytest
+
+    from agilenn_ros.baseline_config import baseline_profile_from_dict
+    from agilenn_ros.config import ProfileError, profile_from_dict
+    base = {"name": "p", "dataset": "digits"}
+    cases = [
+        ({"data": {"mean": [0.5, 0.5]}}, r"profile p: data.mean must have 3 values"),
+        ({"data": {"std": [0.2, 0.0, 0.2]}}, r"profile p: data.std must be > 0"),
+        ({"data": {"val_size": -3}}, r"profile p: data.val_size must be a fraction"),
+        ({"data": {"input_size": 2}}, r"profile p: data.input_size 2 is too small for the strides"),
+        ({"train": {"label_smoothing": 1.5}}, r"profile p: train.label_smoothing must be in \[0, 1\)"),
+        ({"train": {"weight_decay": -1}}, r"profile p: train.weight_decay must be >= 0"),
+        ({"train": {"epochs": 0}}, r"profile p: train.epochs must be >= 1"),
+        ({"model": {"remote": "vgg"}}, r"profile p: model.remote must be one of .*not 'vgg'"),
+        ({"model": {"remote_widths": [8, -16, 32]}}, r"profile p: model.remote_widths must be a non-empty list"),
+        ({"distill": {"weight": -0.5}}, r"profile p: distill.weight must be in \[0, 1\] \(0: off\), not -0.5"),
+        ({"distill": {"temperature": 0}}, r"profile p: distill.temperature must be > 0, not 0"),
+        ({"foo": 1}, r"profile p: unknown key\(s\) \['foo'\]"),
+    ]
+    for extra, message in cases:
+        with pytest.raises(ProfileError, match=message):
+            profile_from_dict({**base, **extra}, "file_stem")
+    kinds = {"kinds": {"local": {"widths": [8, -16, 32]}}}
+    with pytest.raises(ProfileError, match=r"baseline profile p: kinds.local.widths must be a non-empty list"):
+        baseline_profile_from_dict({**base, **kinds}, "p")
+    for extra, message in (({"data": {"mean": [0.5]}}, r"baseline profile p: data.mean must have 3 values"),
+                           ({"data": {"val_size": -3}}, r"baseline profile p: data.val_size"),
+                           ({"train": {"label_smoothing": 1.5}}, r"baseline profile p: train.label_smoothing")):
+        with pytest.raises(ProfileError, match=message):
+            baseline_profile_from_dict({**base, **extra, "kinds": {"edge": {}}}, "p")

@@ -229,3 +229,15 @@ def test_estimate_counts_the_cached_teacher_once(digits_teacher: Path) -> None:
     est = estimate_training(_cached(str(digits_teacher), flip=True), image_size=8, train_images=256,
                             val_images=64, steps=1)
     assert "cached once" in est["distillation"]
+
+
+def test_estimate_times_the_named_teacher_profile_with_its_mirror_pass(tmp_path: Path) -> None:
+    from agilenn_ros.training.estimate import estimate_training
+    profile = _cached(str(tmp_path / "not_trained_yet.pt"), flip=True)
+    profile = dataclasses.replace(profile, name="no_baseline_of_this_name",
+                                  distill=dataclasses.replace(profile.distill, teacher_profile="digits"))
+    est = estimate_training(profile, image_size=8, train_images=256, val_images=64, steps=1)
+    assert est["distillation"].startswith("edge network of digits timed with its mirror pass; logits cached once")
+    missing = dataclasses.replace(profile, distill=dataclasses.replace(profile.distill, teacher_profile="nope"))
+    est = estimate_training(missing, image_size=8, train_images=256, val_images=64, steps=1)
+    assert est["distillation"] == "teacher not timed (no checkpoint, and no baseline profile nope)"

@@ -171,6 +171,13 @@ def test_export_baseline_flip_tta_makes_a_mirror_invariant_edge_model(tmp_path) 
     assert not np.allclose(outputs[False][1], outputs[False][0], atol=1e-3)
     with pytest.raises(ValueError, match="--flip-tta is for the edge kind only"):
         export_baseline(best, tmp_path / "split", kind="split", flip_tta=True, data="digits", threads=1)
+    # a split cut past the body leaves the edge nothing but the head: refused in one line
+    ckpt = torch.load(best, map_location="cpu", weights_only=False)
+    ckpt["profile"]["kinds"]["split"]["cut"] = 99
+    deep = tmp_path / "deep_cut.pt"
+    torch.save(ckpt, deep)
+    with pytest.raises(ValueError, match=r"kinds.split.cut 99 leaves nothing of the body at the edge"):
+        export_baseline(deep, tmp_path / "split99", kind="split", data="digits", threads=1)
 
 
 def test_a_checkpoint_from_before_a_new_model_key_still_resumes() -> None:

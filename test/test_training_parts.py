@@ -247,17 +247,23 @@ def test_a_baseline_resumes_only_under_the_profile_it_was_trained_with(tmp_path)
     with pytest.raises(ValueError, match=r"other profile settings \(train.label_smoothing\).*--restart"):
         train_baseline(smoother, "edge", "digits", out, epochs=2)
     wider = dataclasses.replace(profile, kinds={**profile.kinds, "edge": dataclasses.replace(
-        profile.kinds["edge"], flip_tta=True)})
-    with pytest.raises(ValueError, match=r"kinds.edge.flip_tta"):
+        profile.kinds["edge"], widths=tuple(2 * w for w in profile.kinds["edge"].widths))})
+    with pytest.raises(ValueError, match=r"kinds.edge.widths"):
         train_baseline(wider, "edge", "digits", out, epochs=2)
+    many = dataclasses.replace(smoother, data=dataclasses.replace(profile.data, pad_crop=profile.data.pad_crop + 1), train=dataclasses.replace(
+        profile.train, label_smoothing=0.3, lr=0.05, batch_size=32, weight_decay=0.001))
+    with pytest.raises(ValueError, match=r"\(data.pad_crop, train.batch_size, train.label_smoothing, train.lr and 1 more\)"):
+        train_baseline(many, "edge", "digits", out, epochs=2)
     # a checkpoint written before a setting existed compares it at its default
     last = out / "last.pt"
     ckpt = torch.load(last, map_location="cpu", weights_only=False)
     del ckpt["profile"]["kinds"]["edge"]["flip_tta"]
     del ckpt["profile"]["train"]["rate_weight"]
     torch.save(ckpt, last)
-    # more epochs, another thread count and another profile name resume the same run
-    renamed = dataclasses.replace(profile, name="renamed", train=dataclasses.replace(profile.train, threads=1))
+    # more epochs, another thread count, another profile name and the evaluation-time mirror pass
+    # resume the same run
+    renamed = dataclasses.replace(profile, name="renamed", train=dataclasses.replace(profile.train, threads=1),
+                                  kinds={**profile.kinds, "edge": dataclasses.replace(profile.kinds["edge"], flip_tta=True)})
     train_baseline(renamed, "edge", "digits", out, epochs=2)
     assert torch.load(last, map_location="cpu", weights_only=False)["epoch"] == 2
     # --restart still trains the changed profile from scratch

@@ -131,6 +131,10 @@ def export_baseline(checkpoint: Path, out: Path, *, kind: str = "", data: str = 
         raise ValueError(f"--flip-tta is for the edge kind only, not {kind} (the device would run the network twice)")
     model.flip_tta = kind == "edge" and (flip_tta or model.flip_tta)
     cut = profile.net(kind).cut if kind == "split" else 0
+    if cut >= len(model.body):
+        raise ValueError(f"baseline profile {profile.name}: kinds.split.cut {cut} leaves nothing of the body at the "
+                         f"edge: its {trained.family} body has {len(model.body)} modules, so cut must be at most "
+                         f"{len(model.body) - 1}")
     size = profile.data.input_size
     classes = list(ckpt["class_names"])
     norm = _Normalise(tuple(profile.data.mean), tuple(profile.data.std))

@@ -96,7 +96,8 @@ def baseline_resume_problem(saved: dict[str, Any], profile: dict[str, Any], kind
     under ``profile`` (both ``BaselineProfile.to_dict()`` form) for ``kind``; None when it can.
 
     Compared: the data section, the train section except the keys a resume may change
-    (RESUMABLE_TRAIN_KEYS) and the kind's network except its ``epochs``, each with settings added
+    (RESUMABLE_TRAIN_KEYS) and the kind's network except its ``epochs`` and ``flip_tta`` (an
+    evaluation-time pass: it changes which epoch validates best, not the training), each with settings added
     after the checkpoint was written at their defaults. The profile's name and the other kinds
     may change.
     """
@@ -107,12 +108,18 @@ def baseline_resume_problem(saved: dict[str, Any], profile: dict[str, Any], kind
         net = {**dataclasses.asdict(BaselineNet()), **((p.get("kinds") or {}).get(kind) or {})}
         return {"data": {**dataclasses.asdict(DataConfig()), **(p.get("data") or {})},
                 "train": {k: v for k, v in train.items() if k not in RESUMABLE_TRAIN_KEYS},
-                f"kinds.{kind}": {k: v for k, v in net.items() if k != "epochs"}}
+                f"kinds.{kind}": {k: v for k, v in net.items() if k not in ("epochs", "flip_tta")}}
 
     diff = _differences(view(saved), view(profile))
     if diff:
-        return f"{path} was made with other profile settings ({', '.join(diff[:4])})"
+        return f"{path} was made with other profile settings ({_listed(diff)})"
     return None
+
+
+def _listed(keys: list[str], shown: int = 4) -> str:
+    """The first ``shown`` keys, and how many more there are."""
+    more = f" and {len(keys) - shown} more" if len(keys) > shown else ""
+    return ", ".join(keys[:shown]) + more
 
 
 def _differences(a: Any, b: Any, prefix: str = "") -> list[str]:
@@ -135,7 +142,7 @@ def identity_problem(ckpt: dict[str, Any], profile: Profile, identity: dict[str,
         return f"{path} belongs to a run of profile {saved.get('name')!r}, not {profile.name!r}"
     diff = _differences(_profile_view(saved, reference), _profile_view(profile.to_dict(), reference))
     if diff:
-        return f"{path} was made with other profile settings ({', '.join(diff[:4])})"
+        return f"{path} was made with other profile settings ({_listed(diff)})"
     classes = list(ckpt.get("class_names") or [])
     if classes != list(identity["classes"]):
         return f"{path} was trained on classes {short_list(classes)} but the data has {short_list(identity['classes'])}"

@@ -59,8 +59,8 @@ def load_teacher(path: Path, profile: Profile, class_names: list[str] | None) ->
         ("mean", tuple(profile.data.mean), tuple(data.mean)),
         ("std", tuple(profile.data.std), tuple(data.std))) if ours != theirs]
     if mismatch:
-        raise CheckpointError(f"distillation teacher {path} sees other inputs ({', '.join(mismatch)} differ "
-                              f"from profile {profile.name})")
+        raise CheckpointError(f"distillation teacher {path} sees other inputs ({' and '.join(mismatch)} "
+                              f"{'differs' if len(mismatch) == 1 else 'differ'} from profile {profile.name}'s)")
     if class_names is not None and list(ckpt["class_names"]) != list(class_names):
         raise CheckpointError(f"distillation teacher {path} was trained on classes {short_list(ckpt['class_names'])}, "
                               f"this run has {short_list(class_names)}")

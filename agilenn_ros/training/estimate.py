@@ -131,7 +131,8 @@ def estimate_training(profile: Profile, *, image_size: int, train_images: int, v
 
 def _teacher_for_timing(profile: Profile, classes: int) -> tuple[torch.nn.Module | None, str]:
     """The distillation teacher's network for timing (its weights do not matter): the checkpoint's
-    architecture when ``distill.teacher`` exists, else the edge network of ``config/baselines/<name>.yaml``.
+    architecture when ``distill.teacher`` exists, else the edge network of ``distill.teacher_profile``
+    or ``config/baselines/<name>.yaml``, with the mirror pass when ``distill.teacher_flip``.
     Returns (network or None, a line saying what the step includes)."""
     if profile.distill.weight <= 0:
         return None, "off"
@@ -145,9 +146,13 @@ def _teacher_for_timing(profile: Profile, classes: int) -> tuple[torch.nn.Module
             return load_teacher(path, profile, None), f"teacher {path} timed"
         except CheckpointError:
             pass   # not a usable teacher (train says why): time the baseline profile's edge network
+    source = profile.distill.teacher_profile or profile.name
     try:
-        net = BaselineNetwork(load_baseline_profile(profile.name).net("edge"), classes)
+        net = BaselineNetwork(load_baseline_profile(source).net("edge"), classes)
     except (ValueError, OSError, KeyError):
-        return None, "teacher not timed (no checkpoint and no baseline profile of this name)"
-    return frozen_teacher(net), f"edge network of config/baselines/{profile.name}.yaml timed"
+        return None, ("teacher not timed (no checkpoint, and no baseline profile "
+                      f"{source if profile.distill.teacher_profile else 'of this name'})")
+    net.flip_tta = net.flip_tta or profile.distill.teacher_flip
+    where = source if profile.distill.teacher_profile else f"config/baselines/{profile.name}.yaml"
+    return frozen_teacher(net), f"edge network of {where} timed{' with its mirror pass' if net.flip_tta else ''}"
 

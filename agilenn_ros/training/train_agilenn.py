@@ -271,7 +271,7 @@ def train_agilenn(profile: Profile, data: str, out_dir: Path, reference: Path | 
         ema.load_state_dict(resumed["ema"])
     g0 = zero_baseline_gradients(body, (profile.model.channels, profile.feature_size, profile.feature_size), classes)
     cached_logits = None
-    if teacher is not None and profile.distill.cache:   # once per run (and again on resume: deterministic)
+    if teacher is not None and profile.distill.cache and start_epoch < epochs:   # once per run (again on resume)
         t_cache = time.time()
         cached_logits = cached_teacher_logits(teacher, train.images, prep.to_tensor, cfg.eval_batch_size, bf16)
         teacher = None   # its work is done: free it
