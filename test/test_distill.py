@@ -61,7 +61,8 @@ def _distilling(teacher: str, weight: float = 0.7, local: float = 0.3):  # type:
                                distill=dataclasses.replace(profile.distill, teacher=teacher, weight=weight))
 
 
-def test_training_with_a_teacher_logs_the_loss_parts(digits_teacher: Path, tmp_path: Path) -> None:
+def test_training_with_a_teacher_logs_the_loss_parts(digits_teacher: Path, tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
     from agilenn_ros.training.train_agilenn import load_checkpoint, train_agilenn
     best = train_agilenn(_distilling(str(digits_teacher)), "digits", tmp_path / "run")
     records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
@@ -72,7 +73,9 @@ def test_training_with_a_teacher_logs_the_loss_parts(digits_teacher: Path, tmp_p
     # resuming with the teacher at another path is the same run; another weight is not
     moved = tmp_path / "moved.pt"
     moved.write_bytes(digits_teacher.read_bytes())
+    capsys.readouterr()
     train_agilenn(_distilling(str(moved)), "digits", tmp_path / "run")
+    assert "has finished its 1 epochs: nothing to train" in capsys.readouterr().out
     with pytest.raises(CheckpointError, match="distill.weight"):
         train_agilenn(_distilling(str(moved), weight=0.5), "digits", tmp_path / "run")
 
@@ -89,7 +92,8 @@ def test_bad_teachers_are_refused_in_one_line(digits_teacher: Path, tmp_path: Pa
         train_agilenn(_distilling(str(not_a_baseline)), "digits", tmp_path / "c", teacher_required=True)
     profile = load_profile("digits")
     bigger = dataclasses.replace(profile, data=dataclasses.replace(profile.data, input_size=profile.data.input_size * 2))
-    with pytest.raises(CheckpointError, match="input_size"):
+    with pytest.raises(CheckpointError, match=r"other inputs than profile digits \(data.input_size: the teacher's \d+, "
+                                              r"the profile's \d+\)"):
         load_teacher(digits_teacher, bigger, None)
     with pytest.raises(CheckpointError, match="classes"):
         load_teacher(digits_teacher, profile, ["a", "b"])

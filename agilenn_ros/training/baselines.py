@@ -124,7 +124,8 @@ def train_baseline(profile: BaselineProfile, kind: str, data: str, out_dir: Path
             total = steps_per_epoch * epochs
         budget_offset = float(ckpt.get("budget_seconds", wall))
         prep.rng = np.random.default_rng(cfg.seed + 11 + 1000 * start_epoch)
-        print(f"resuming {kind} baseline from {last_path} at epoch {start_epoch}", flush=True)
+        print(f"resuming {kind} baseline from {last_path} at epoch {start_epoch}" if start_epoch < epochs else
+              f"{last_path} has finished its {epochs} epochs: nothing to train (--epochs N trains on to N)", flush=True)
     elif restart and log_path.exists():
         log_path.unlink()
     rng = np.random.default_rng(cfg.seed + 3 + start_epoch)

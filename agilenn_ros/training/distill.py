@@ -54,13 +54,13 @@ def load_teacher(path: Path, profile: Profile, class_names: list[str] | None) ->
                               f"{'/'.join(TEACHER_KINDS)} (written by agilenn train-baseline)")
     teacher_profile = baseline_profile_from_dict(ckpt["profile"], ckpt["profile"]["name"])
     data = teacher_profile.data
-    mismatch = [name for name, ours, theirs in (
+    mismatch = [f"data.{name}: the teacher's {_shown(theirs)}, the profile's {_shown(ours)}" for name, ours, theirs in (
         ("input_size", profile.data.input_size, data.input_size),
         ("mean", tuple(profile.data.mean), tuple(data.mean)),
         ("std", tuple(profile.data.std), tuple(data.std))) if ours != theirs]
     if mismatch:
-        raise CheckpointError(f"distillation teacher {path} sees other inputs ({' and '.join(mismatch)} "
-                              f"{'differs' if len(mismatch) == 1 else 'differ'} from profile {profile.name}'s)")
+        raise CheckpointError(f"distillation teacher {path} sees other inputs than profile {profile.name} "
+                              f"({'; '.join(mismatch)})")
     if class_names is not None and list(ckpt["class_names"]) != list(class_names):
         raise CheckpointError(f"distillation teacher {path} was trained on classes {short_list(ckpt['class_names'])}, "
                               f"this run has {short_list(class_names)}")
@@ -68,6 +68,11 @@ def load_teacher(path: Path, profile: Profile, class_names: list[str] | None) ->
     net.load_state_dict(ckpt["state_dict"])
     net.flip_tta = net.flip_tta or profile.distill.teacher_flip   # eval mode: mean over the mirror pair
     return frozen_teacher(net)
+
+
+def _shown(value: object) -> str:
+    """A profile value as the YAML writes it: a tuple as a list."""
+    return str(list(value)) if isinstance(value, tuple) else str(value)
 
 
 def teacher_profile_hint(profile: Profile) -> str:

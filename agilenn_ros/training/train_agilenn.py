@@ -242,7 +242,8 @@ def train_agilenn(profile: Profile, data: str, out_dir: Path, reference: Path | 
             epochs = int(ckpt.get("planned_epochs", cfg.epochs))
         budget_offset = float(ckpt.get("budget_seconds", wall))
         prep.rng = np.random.default_rng(cfg.seed + 1000 * start_epoch)
-        print(f"resuming from {last_path} at epoch {start_epoch}", flush=True)
+        print(f"resuming from {last_path} at epoch {start_epoch}" if start_epoch < epochs else
+              f"{last_path} has finished its {epochs} epochs: nothing to train (--epochs N trains on to N)", flush=True)
     else:
         if restart:
             for stale in (log_path, last_path, best_path):
