@@ -111,8 +111,21 @@ def _cmd_estimate_training(args: argparse.Namespace) -> int:
     if load >= 0.5:
         print(f"warning: load average {load:.1f} before timing: other work on this machine inflates the times below",
               file=sys.stderr)
-    est = estimate_training(profile, image_size=args.image_size, train_images=args.train_images,
-                            val_images=args.val_images, steps=args.steps, allow_bf16=not args.no_bf16)
+    image_size, train_images, val_images, classes = args.image_size, args.train_images, args.val_images, 10
+    data = args.data or ("digits" if profile.dataset == "digits" and args.train_images is None else "")
+    if data:
+        # The images, counts and classes of the run itself: the split `agilenn train` would make.
+        from agilenn_ros.training.train_agilenn import load_data
+        loaded = load_data(profile, data, verbose=False)
+        image_size = args.image_size or int(loaded.train.images.shape[1])
+        train_images = args.train_images or len(loaded.train)
+        val_images = args.val_images or len(loaded.val)
+        classes = len(loaded.class_names)
+        print(f"data: {loaded.source.location}: {len(loaded.train)} training and {len(loaded.val)} validation "
+              f"images ({loaded.val_origin}), {classes} classes")
+    est = estimate_training(profile, image_size=image_size or 32, train_images=train_images or 45000,
+                            val_images=val_images or 5000, classes=classes, steps=args.steps,
+                            allow_bf16=not args.no_bf16)
     print(f"profile {est['profile']}: {est['threads']} threads, {est['cpu_capability']}, "
           f"{'bf16 autocast' if est['bf16'] else 'fp32'}, batch {est['batch_size']}")
     print(f"  step {est['step_seconds']:.3f} s (reference pre-training {est['reference_step_seconds']:.3f} s), "
@@ -256,9 +269,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--profile", default="cifar10", help="profile name in config/ or a YAML path")
     p.add_argument("--threads", type=count, default=0, help="as for train")
     p.add_argument("--max-minutes", type=_minutes_arg, default=None, help="as for train")
-    p.add_argument("--image-size", type=int_at_least(1), default=32, help="source image side (default 32, CIFAR-10)")
-    p.add_argument("--train-images", type=int_at_least(1), default=45000, help="training images (default 45000)")
-    p.add_argument("--val-images", type=int_at_least(1), default=5000, help="validation images (default 5000)")
+    p.add_argument("--data", default="",
+                   help="dataset (as for train): image size, counts and classes of the split train would make; "
+                        "without it CIFAR-10's figures below (a digits profile reads its built-in data)")
+    p.add_argument("--image-size", type=int_at_least(1), default=None,
+                   help="source image side (default: from --data, else 32, CIFAR-10)")
+    p.add_argument("--train-images", type=int_at_least(1), default=None,
+                   help="training images (default: from --data, else 45000)")
+    p.add_argument("--val-images", type=int_at_least(1), default=None,
+                   help="validation images (default: from --data, else 5000)")
     p.add_argument("--steps", type=int_at_least(1), default=5, help="timed steps (median; default 5)")
     p.add_argument("--no-bf16", action="store_true", help="fp32 even where the CPU has bf16 (as an AVX2-only CPU)")
     p.add_argument("--json", default="", help="write the figures to this JSON file")

@@ -83,3 +83,22 @@ def test_estimate_training_projects_the_profile(tmp_path: Path, capsys: pytest.C
     assert est["projected_minutes"] == pytest.approx(expected)
     assert est["epochs_within_budget"] == 1          # a budget below one epoch keeps the first
     assert "even one epoch exceeds the cap" in capsys.readouterr().out
+
+
+def test_estimate_training_takes_counts_and_classes_from_the_data(tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """A digits profile is projected on the split train would make, not on CIFAR-10's 45,000 images."""
+    pytest.importorskip("torch")
+    from agilenn_ros.config import load_profile
+    from agilenn_ros.training.train_agilenn import load_data
+    loaded = load_data(load_profile("digits"), "digits", verbose=False)
+    out = tmp_path / "est.json"
+    assert main(["estimate-training", "--profile", "digits", "--steps", "1", "--json", str(out)]) == 0
+    est = json.loads(out.read_text())
+    assert (est["train_images"], est["val_images"]) == (len(loaded.train), len(loaded.val))
+    assert est["steps_per_epoch"] == max(1, len(loaded.train) // est["batch_size"])
+    assert f"{len(loaded.train)} training and {len(loaded.val)} validation images" in capsys.readouterr().out
+    # An explicit count still wins over the data's.
+    assert main(["estimate-training", "--profile", "digits", "--data", "digits", "--train-images", "640",
+                 "--steps", "1", "--json", str(out)]) == 0
+    assert json.loads(out.read_text())["train_images"] == 640
