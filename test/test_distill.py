@@ -245,3 +245,33 @@ def test_estimate_times_the_named_teacher_profile_with_its_mirror_pass(tmp_path:
     missing = dataclasses.replace(profile, distill=dataclasses.replace(profile.distill, teacher_profile="nope"))
     est = estimate_training(missing, image_size=8, train_images=256, val_images=64, steps=1)
     assert est["distillation"] == "teacher not timed (no checkpoint, and no baseline profile nope)"
+
+
+def test_carve_overlap_counts_the_validation_images_a_smaller_carve_trains_on() -> None:
+    from agilenn_ros.data import ImageSet
+    from agilenn_ros.data.split import carve_overlap, carve_validation
+    labels = np.repeat(np.arange(3), [7, 12, 1])
+    images = np.arange(len(labels), dtype=np.uint8)[:, None, None, None] * np.ones((1, 2, 2, 3), np.uint8)
+    data = ImageSet(images, labels, ["a", "b", "c"])
+    counts = [7, 12, 1]
+    for trained_on, validated_on in ((0.1, 0.4), (2, 0.5), (0.4, 0.1), (0.25, 0.25), (5, 0.3)):
+        teacher_train, _ = carve_validation(data, trained_on)[:2]
+        _, student_val = carve_validation(data, validated_on)[:2]
+        seen = len(set(teacher_train.images[:, 0, 0, 0]) & set(student_val.images[:, 0, 0, 0]))
+        assert carve_overlap(counts, trained_on, validated_on) == seen
+
+
+def test_a_teacher_that_trained_on_validation_images_is_named(digits_teacher: Path) -> None:
+    from agilenn_ros.training.distill import validation_overlap_warning
+    from agilenn_ros.training.train_agilenn import load_data
+    student = _distilling(str(digits_teacher))
+    # the digits teacher carves 300 images, this profile 0.2 of each class: more, so no overlap
+    assert validation_overlap_warning(digits_teacher, student, load_data(student, "digits", verbose=False),
+                                      "digits") is None
+    wider = dataclasses.replace(student, data=dataclasses.replace(student.data, val_size=0.4))
+    loaded = load_data(wider, "digits", verbose=False)
+    warning = validation_overlap_warning(digits_teacher, wider, loaded, "digits")
+    assert warning is not None and f"of this run's {len(loaded.val)} validation images" in warning
+    assert "data.val_size 300" in warning and "0.4" in warning
+    # a teacher trained on other data says nothing about this run's images
+    assert validation_overlap_warning(digits_teacher, wider, loaded, "/elsewhere") is None

@@ -36,18 +36,35 @@ def carve_validation(data: ImageSet, val_size: float) -> tuple[ImageSet, ImageSe
     if v >= 1 and v >= total:
         raise DatasetError(f"val_size {int(v)} >= {total} training images: use a fraction (e.g. 0.1) "
                            "or a smaller count")
-    fraction = v if v < 1 else v / total
     val_mask = np.zeros(total, dtype=bool)
     warnings: list[str] = []
+    takes = carved_counts([int(np.sum(data.labels == c)) for c in range(len(data.class_names))], v)
     for c, name in enumerate(data.class_names):
         idx = np.flatnonzero(data.labels == c)
-        n = len(idx)
-        if n < 2:
-            warnings.append(f"class {name!r} has {n} image: it stays in train and has none in validation")
+        if len(idx) < 2:
+            warnings.append(f"class {name!r} has {len(idx)} image: it stays in train and has none in validation")
             continue
-        take = min(max(int(math.floor(fraction * n + 0.5)), 1), n - 1)
-        val_mask[idx[n - take:]] = True
+        val_mask[idx[len(idx) - takes[c]:]] = True
     return data.subset(~val_mask), data.subset(val_mask), warnings
+
+
+def carved_counts(class_counts: list[int], val_size: float) -> list[int]:
+    """Images :func:`carve_validation` moves to validation from each class (the last ones in path
+    order): round(f * n), at least 1 and at most n - 1, none from a class of one image."""
+    v = check_val_size(val_size)
+    total = sum(class_counts)
+    fraction = v if v < 1 else v / max(1, total)
+    return [0 if n < 2 else min(max(int(math.floor(fraction * n + 0.5)), 1), n - 1) for n in class_counts]
+
+
+def carve_overlap(class_counts: list[int], trained_on: float, validated_on: float) -> int:
+    """How many images the carve of ``validated_on`` puts in validation that the carve of
+    ``trained_on`` leaves in training, on the same train split (class sizes ``class_counts``):
+    both carves take the last images of each class, so the overlap is the difference, where
+    positive. A network trained under ``trained_on`` has seen that many validation images of a
+    run under ``validated_on``."""
+    return sum(max(0, val - other) for val, other in
+               zip(carved_counts(class_counts, validated_on), carved_counts(class_counts, trained_on)))
 
 
 def split_train_val(data: ImageSet, val_size: float) -> tuple[ImageSet, ImageSet]:

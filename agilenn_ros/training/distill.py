@@ -19,7 +19,7 @@ Two options make the teacher better or cheaper (profile section ``distill``):
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 import torch
@@ -29,6 +29,9 @@ from tqdm import tqdm
 
 from agilenn_ros.config import Profile
 from agilenn_ros.training.checkpoints import CheckpointError, checkpoint_kind, read_checkpoint, short_list
+
+if TYPE_CHECKING:
+    from agilenn_ros.data.training_data import TrainingData
 
 # Baseline kinds whose network sees the whole image (a teacher must): split is the edge network cut in two.
 TEACHER_KINDS = ("edge", "split", "local")
@@ -68,6 +71,44 @@ def load_teacher(path: Path, profile: Profile, class_names: list[str] | None) ->
     net.load_state_dict(ckpt["state_dict"])
     net.flip_tta = net.flip_tta or profile.distill.teacher_flip   # eval mode: mean over the mirror pair
     return frozen_teacher(net)
+
+
+def _same_data(a: str, b: str) -> bool:
+    """Two --data arguments name the same dataset (equal, or paths to the same file or folder)."""
+    if a == b:
+        return True
+    try:
+        return Path(a).exists() and Path(b).exists() and Path(a).resolve() == Path(b).resolve()
+    except OSError:
+        return False
+
+
+def validation_overlap_warning(path: Path, profile: Profile, loaded: "TrainingData", data: str) -> str | None:
+    """A warning line when the teacher in ``path`` trained on some of this run's validation images.
+
+    Both runs carve validation from the same train split (no ``val/``) as the last images of every
+    class (:func:`agilenn_ros.data.split.carve_validation`); a teacher carved with a smaller
+    ``data.val_size`` kept some of this run's validation images in its training set, so the
+    student's validation accuracy (and its best-epoch choice) leans optimistic. None when the
+    dataset has a ``val/`` split, the teacher trained on other data (its recorded ``--data``), or
+    the carves leave no overlap. Test accuracy is not affected.
+    """
+    from agilenn_ros.data.split import carve_overlap
+    if "val" in loaded.source.splits():
+        return None
+    ckpt = read_checkpoint(path)
+    if not _same_data(str(ckpt.get("data", "")), data):
+        return None
+    teacher_val, own_val = float(ckpt["profile"]["data"]["val_size"]), float(profile.data.val_size)
+    if teacher_val == own_val:
+        return None
+    seen = carve_overlap(list(loaded.source.counts("train").values()), teacher_val, own_val)
+    if not seen:
+        return None
+    return (f"distillation teacher {path} trained on {seen} of this run's {len(loaded.val)} validation images "
+            f"(its data.val_size {teacher_val:g} carves fewer from the same train split than this profile's "
+            f"{own_val:g}): validation accuracy and the best epoch lean optimistic, test accuracy does not; "
+            f"train the teacher with data.val_size {own_val:g} to avoid it")
 
 
 def _shown(value: object) -> str:

@@ -30,7 +30,8 @@ from agilenn_ros.data.training_data import TrainingData
 from agilenn_ros.training.augment import BatchPreparer
 from agilenn_ros.training.checkpoints import (CheckpointError, atomic_save, checkpoint_kind, identity_problem,
                                               read_checkpoint)
-from agilenn_ros.training.distill import cached_teacher_logits, distillation_loss, load_teacher
+from agilenn_ros.training.distill import (cached_teacher_logits, distillation_loss, load_teacher,
+                                          validation_overlap_warning)
 from agilenn_ros.training.ema import ModelEMA
 from agilenn_ros.training.evaluation import evaluate_agilenn
 from agilenn_ros.training.importance import channel_importance, element_importance, zero_baseline_gradients
@@ -173,13 +174,16 @@ def agilenn_step(model: AgileNN, body: torch.nn.Module, g0: torch.Tensor, x: tor
                 "train_skewness": float(skewness(per_channel.detach(), k).mean())}
 
 
-def _teacher(profile: Profile, class_names: list[str], required: bool) -> tuple[Profile, torch.nn.Module | None]:
+def _teacher(profile: Profile, loaded: TrainingData, data: str,
+             required: bool) -> tuple[Profile, torch.nn.Module | None]:
     """The distillation teacher of ``profile.distill`` and the profile the run records.
 
     required (the teacher was named on the command line): a missing or unfitting teacher is a
     CheckpointError. Otherwise the profile's teacher is used when it exists and fits this data;
     when not, a warning says so and the run trains without distillation (its checkpoints record
-    ``distill.weight`` 0), so a profile with a teacher still trains on other images.
+    ``distill.weight`` 0), so a profile with a teacher still trains on other images. A teacher that
+    trained on some of this run's validation images is used, with a warning
+    (:func:`~agilenn_ros.training.distill.validation_overlap_warning`).
     """
     kd = profile.distill
     if kd.weight <= 0:
@@ -188,7 +192,7 @@ def _teacher(profile: Profile, class_names: list[str], required: bool) -> tuple[
         if not kd.teacher:
             raise CheckpointError(f"profile {profile.name}: distill.weight is {kd.weight} but no teacher is given "
                                   "(distill.teacher in the profile or --teacher)")
-        teacher = load_teacher(Path(kd.teacher), profile, class_names)
+        teacher = load_teacher(Path(kd.teacher), profile, loaded.class_names)
     except CheckpointError as exc:
         if required:
             raise
@@ -197,6 +201,9 @@ def _teacher(profile: Profile, class_names: list[str], required: bool) -> tuple[
     how = "".join([", with its mirror pass" if kd.teacher_flip else "",
                    ", logits cached once per training image" if kd.cache else ""])
     print(f"distilling from {kd.teacher} (weight {kd.weight}, temperature {kd.temperature}{how})", flush=True)
+    overlap = validation_overlap_warning(Path(kd.teacher), profile, loaded, data)
+    if overlap:
+        print(f"warning: {overlap}", file=sys.stderr, flush=True)
     return profile, teacher
 
 
@@ -212,7 +219,7 @@ def train_agilenn(profile: Profile, data: str, out_dir: Path, reference: Path | 
     loaded = load_data(profile, data)
     train, val, identity = loaded.train, loaded.val, loaded.identity()
     classes = len(train.class_names)
-    profile, teacher = _teacher(profile, train.class_names, teacher_required)
+    profile, teacher = _teacher(profile, loaded, data, teacher_required)
     cfg, imp = profile.train, profile.importance
     out_dir.mkdir(parents=True, exist_ok=True)   # after the data and teacher checks: a refused run leaves no empty OUT
     prep = BatchPreparer(profile.data, seed=cfg.seed)
