@@ -111,21 +111,24 @@ def _cmd_estimate_training(args: argparse.Namespace) -> int:
     if load >= 0.5:
         print(f"warning: load average {load:.1f} before timing: other work on this machine inflates the times below",
               file=sys.stderr)
-    image_size, train_images, val_images, classes = args.image_size, args.train_images, args.val_images, 10
-    data = args.data or ("digits" if profile.dataset == "digits" and args.train_images is None else "")
+    # The figures of the run itself (the split `agilenn train` would make) where --data is given
+    # or the profile has built-in data, else CIFAR-10's; an explicit option wins over either.
+    figures = {"image_size": 32, "train_images": 45000, "val_images": 5000, "classes": 10}
+    origin = "CIFAR-10's figures (--data D for a data set's own)"
+    data = args.data or ("digits" if profile.dataset == "digits" else "")
     if data:
-        # The images, counts and classes of the run itself: the split `agilenn train` would make.
         from agilenn_ros.training.train_agilenn import load_data
         loaded = load_data(profile, data, verbose=False)
-        image_size = args.image_size or int(loaded.train.images.shape[1])
-        train_images = args.train_images or len(loaded.train)
-        val_images = args.val_images or len(loaded.val)
-        classes = len(loaded.class_names)
-        print(f"data: {loaded.source.location}: {len(loaded.train)} training and {len(loaded.val)} validation "
-              f"images ({loaded.val_origin}), {classes} classes")
-    est = estimate_training(profile, image_size=image_size or 32, train_images=train_images or 45000,
-                            val_images=val_images or 5000, classes=classes, steps=args.steps,
-                            allow_bf16=not args.no_bf16)
+        figures = {"image_size": int(loaded.train.images.shape[1]), "train_images": len(loaded.train),
+                   "val_images": len(loaded.val), "classes": len(loaded.class_names)}
+        origin = f"{loaded.source.location}, validation {loaded.val_origin}"
+    given = [name for name in ("image_size", "train_images", "val_images") if getattr(args, name) is not None]
+    figures.update({name: getattr(args, name) for name in given})
+    if given:
+        origin += "; " + ", ".join("--" + name.replace("_", "-") for name in given) + " as given"
+    print(f"projected on {figures['train_images']} training and {figures['val_images']} validation images, "
+          f"{figures['image_size']}x{figures['image_size']} source images, {figures['classes']} classes ({origin})")
+    est = estimate_training(profile, steps=args.steps, allow_bf16=not args.no_bf16, **figures)
     print(f"profile {est['profile']}: {est['threads']} threads, {est['cpu_capability']}, "
           f"{'bf16 autocast' if est['bf16'] else 'fp32'}, batch {est['batch_size']}")
     print(f"  step {est['step_seconds']:.3f} s (reference pre-training {est['reference_step_seconds']:.3f} s), "
@@ -271,7 +274,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-minutes", type=_minutes_arg, default=None, help="as for train")
     p.add_argument("--data", default="",
                    help="dataset (as for train): image size, counts and classes of the split train would make; "
-                        "without it CIFAR-10's figures below (a digits profile reads its built-in data)")
+                        "default: a digits profile's built-in data, else CIFAR-10's figures below")
     p.add_argument("--image-size", type=int_at_least(1), default=None,
                    help="source image side (default: from --data, else 32, CIFAR-10)")
     p.add_argument("--train-images", type=int_at_least(1), default=None,

@@ -224,20 +224,20 @@ def _validate(p: Profile) -> None:
     if not 0.0 < imp.lam <= 1.0 or not 0.0 < imp.rho <= 1.0 or imp.steps < 1:
         raise ProfileError(f"profile {p.name}: need 0 < lam <= 1, 0 < rho <= 1, steps >= 1")
     if not p.train.max_minutes >= 0.0:
-        raise ProfileError(f"profile {p.name}: train.max_minutes must be >= 0 (0: no cap), not {p.train.max_minutes:g}")
+        raise ProfileError(f"profile {p.name}: train.max_minutes must be >= 0 (0: no cap), not {shown_number(p.train.max_minutes)}")
     check_train_section(p.train, f"profile {p.name}: train")
     if not 0.0 <= p.train.ema_decay < 1.0:
-        raise ProfileError(f"profile {p.name}: train.ema_decay must be in [0, 1) (0: off), not {p.train.ema_decay:g}")
+        raise ProfileError(f"profile {p.name}: train.ema_decay must be in [0, 1) (0: off), not {shown_number(p.train.ema_decay)}")
     if not p.train.local_ce_weight >= 0.0:
-        raise ProfileError(f"profile {p.name}: train.local_ce_weight must be >= 0, not {p.train.local_ce_weight:g}")
+        raise ProfileError(f"profile {p.name}: train.local_ce_weight must be >= 0, not {shown_number(p.train.local_ce_weight)}")
     if not p.train.rate_weight >= 0.0:
-        raise ProfileError(f"profile {p.name}: train.rate_weight must be >= 0 (0: off), not {p.train.rate_weight:g}")
+        raise ProfileError(f"profile {p.name}: train.rate_weight must be >= 0 (0: off), not {shown_number(p.train.rate_weight)}")
     if p.train.rate_samples < 1:
         raise ProfileError(f"profile {p.name}: train.rate_samples must be >= 1, not {p.train.rate_samples}")
     if not 0.0 <= p.distill.weight <= 1.0:
-        raise ProfileError(f"profile {p.name}: distill.weight must be in [0, 1] (0: off), not {p.distill.weight:g}")
+        raise ProfileError(f"profile {p.name}: distill.weight must be in [0, 1] (0: off), not {shown_number(p.distill.weight)}")
     if not p.distill.temperature > 0.0:
-        raise ProfileError(f"profile {p.name}: distill.temperature must be > 0, not {p.distill.temperature:g}")
+        raise ProfileError(f"profile {p.name}: distill.temperature must be > 0, not {shown_number(p.distill.temperature)}")
     if p.distill.teacher_flip and not p.data.flip:
         raise ProfileError(f"profile {p.name}: distill.teacher_flip needs data.flip: true (the teacher's mirror "
                            "image must be the same class, and the student must see mirrored images)")
@@ -279,6 +279,14 @@ def check_mirror_grid(input_size: int, stride1: int, stride2: int, where: str) -
                            f"{' and '.join(problems)}: use {' and '.join(fixes)}")
 
 
+def shown_number(value: float | int) -> str:
+    """A profile number as its YAML most likely wrote it, for error messages: whole numbers without
+    ``.0`` (the profile converts ``-1`` to ``-1.0``), others in Python's shortest exact form."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return repr(value) if isinstance(value, float) else str(value)
+
+
 def check_widths(widths: tuple[int, ...], where: str) -> None:
     """A network's stage widths: at least one, each a channel count >= 1."""
     if not widths or any(w < 1 for w in widths):
@@ -292,17 +300,17 @@ def check_train_section(train: TrainConfig, where: str) -> None:
     if train.epochs < 1:
         raise ProfileError(f"{where}.epochs must be >= 1, not {train.epochs}")
     if not 0.0 <= train.label_smoothing < 1.0:
-        raise ProfileError(f"{where}.label_smoothing must be in [0, 1) (0: off), not {train.label_smoothing:g}")
+        raise ProfileError(f"{where}.label_smoothing must be in [0, 1) (0: off), not {shown_number(train.label_smoothing)}")
     if not train.weight_decay >= 0.0:
-        raise ProfileError(f"{where}.weight_decay must be >= 0, not {train.weight_decay:g}")
+        raise ProfileError(f"{where}.weight_decay must be >= 0, not {shown_number(train.weight_decay)}")
     if not train.lr > 0.0:
-        raise ProfileError(f"{where}.lr must be > 0, not {train.lr:g}")
+        raise ProfileError(f"{where}.lr must be > 0, not {shown_number(train.lr)}")
     if train.batch_size < 1:
         raise ProfileError(f"{where}.batch_size must be >= 1, not {train.batch_size}")
     if train.recipe not in recipes:
         raise ProfileError(f"{where}.recipe must be one of {', '.join(recipes)}, not {train.recipe!r}")
     if train.recipe == "speedrun" and not 0.0 <= train.momentum < 1.0:
-        raise ProfileError(f"{where}.momentum must be in [0, 1) for the speedrun recipe, not {train.momentum:g}")
+        raise ProfileError(f"{where}.momentum must be in [0, 1) for the speedrun recipe, not {shown_number(train.momentum)}")
 
 
 def check_data_section(data: DataConfig, where: str) -> None:
@@ -320,7 +328,7 @@ def check_data_section(data: DataConfig, where: str) -> None:
     v = data.val_size
     if not v > 0 or (v >= 1 and v != int(v)):
         raise ProfileError(f"{where}.val_size must be a fraction (0 < v < 1) or a whole number of images "
-                           f"(>= 1), not {v:g}")
+                           f"(>= 1), not {shown_number(v)}")
     for name in ("pad_crop", "cutout"):
         value = getattr(data, name)
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:

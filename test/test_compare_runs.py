@@ -98,7 +98,24 @@ def test_estimate_training_takes_counts_and_classes_from_the_data(tmp_path: Path
     assert (est["train_images"], est["val_images"]) == (len(loaded.train), len(loaded.val))
     assert est["steps_per_epoch"] == max(1, len(loaded.train) // est["batch_size"])
     assert f"{len(loaded.train)} training and {len(loaded.val)} validation images" in capsys.readouterr().out
-    # An explicit count still wins over the data's.
-    assert main(["estimate-training", "--profile", "digits", "--data", "digits", "--train-images", "640",
-                 "--steps", "1", "--json", str(out)]) == 0
-    assert json.loads(out.read_text())["train_images"] == 640
+    # An explicit count still wins over the data's, and only that count: the rest stays the data's.
+    for args in (["--data", "digits"], []):
+        assert main(["estimate-training", "--profile", "digits", *args, "--train-images", "640",
+                     "--steps", "1", "--json", str(out)]) == 0
+        est = json.loads(out.read_text())
+        assert (est["train_images"], est["val_images"]) == (640, len(loaded.val))
+        assert "--train-images as given" in capsys.readouterr().out
+
+
+def test_estimate_training_says_when_it_assumes_cifar10(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("torch")
+    import yaml
+    raw = yaml.safe_load((Path(__file__).resolve().parents[1] / "config" / "digits.yaml").read_text())
+    raw.update(name="tiny", dataset="image_folder")
+    profile = tmp_path / "tiny.yaml"
+    profile.write_text(yaml.safe_dump(raw))
+    assert main(["estimate-training", "--profile", str(profile), "--image-size", "8", "--steps", "1",
+                 "--json", str(tmp_path / "e.json")]) == 0
+    out = capsys.readouterr().out
+    assert "projected on 45000 training and 5000 validation images, 8x8 source images" in out
+    assert "CIFAR-10's figures" in out and "--image-size as given" in out

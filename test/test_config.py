@@ -149,3 +149,9 @@ def test_values_that_would_crash_training_are_refused_at_load() -> None:
                            ({"train": {"label_smoothing": 1.5}}, r"baseline profile p: train.label_smoothing")):
         with pytest.raises(ProfileError, match=message):
             baseline_profile_from_dict({**base, **extra, "kinds": {"edge": {}}}, "p")
+
+
+def test_range_errors_show_numbers_as_written() -> None:
+    from agilenn_ros.config import shown_number
+    assert [shown_number(v) for v in (-1.0, 0.0, 1.0000001, -0.1234567, -0.001, 5)] == \
+        ["-1", "0", "1.0000001", "-0.1234567", "-0.001", "5"]

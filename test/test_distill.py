@@ -275,3 +275,41 @@ def test_a_teacher_that_trained_on_validation_images_is_named(digits_teacher: Pa
     assert "data.val_size 300" in warning and "0.4" in warning
     # a teacher trained on other data says nothing about this run's images
     assert validation_overlap_warning(digits_teacher, wider, loaded, "/elsewhere") is None
+
+
+def test_the_overlap_check_knows_the_teachers_data_by_its_resolved_location(
+        digits_teacher: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same folder named from two working directories is the same data; two folders with the
+    same relative name are not; a checkpoint that does not record its location is not guessed at;
+    a teacher trained on a random part of its split (--max-train) gets an upper bound."""
+    from agilenn_ros.training.checkpoints import read_checkpoint
+    from agilenn_ros.training.distill import validation_overlap_warning
+    from agilenn_ros.training.run_io import data_location
+    from agilenn_ros.training.train_agilenn import load_data
+    student = _distilling(str(digits_teacher))
+    wider = dataclasses.replace(student, data=dataclasses.replace(student.data, val_size=0.4))
+    loaded = load_data(wider, "digits", verbose=False)
+    ckpt = read_checkpoint(digits_teacher)
+    assert ckpt["data_location"] == "digits" and ckpt["max_train"] == 0
+    for name in ("a", "b"):
+        (tmp_path / name / "imgs").mkdir(parents=True)
+
+    def teacher(**fields: object) -> Path:
+        path = tmp_path / f"teacher{len(list(tmp_path.glob('teacher*')))}.pt"
+        torch.save({**ckpt, **fields}, path)
+        return path
+
+    monkeypatch.chdir(tmp_path / "a")
+    in_a = teacher(data="imgs", data_location=data_location("imgs"))
+    assert data_location("imgs") == str((tmp_path / "a" / "imgs").resolve())
+    assert validation_overlap_warning(in_a, wider, loaded, str(tmp_path / "a" / "imgs")) is not None
+    monkeypatch.chdir(tmp_path / "b")
+    assert validation_overlap_warning(in_a, wider, loaded, "imgs") is None          # b/imgs: other images
+    assert validation_overlap_warning(in_a, wider, loaded, "../a/imgs/") is not None
+    unrecorded = {k: v for k, v in ckpt.items() if k != "data_location"}
+    old = tmp_path / "old.pt"
+    torch.save(unrecorded, old)
+    assert validation_overlap_warning(old, wider, loaded, "digits") is None
+    part = teacher(max_train=200)
+    warning = validation_overlap_warning(part, wider, loaded, "digits")
+    assert warning is not None and "trained on up to " in warning

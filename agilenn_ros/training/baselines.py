@@ -31,7 +31,7 @@ from agilenn_ros.training.ema import ModelEMA
 from agilenn_ros.training.feature_extractor import FeatureExtractor
 from agilenn_ros.training.pretrain_reference import accuracy
 from agilenn_ros.training.remote_predictor import build_remote
-from agilenn_ros.training.run_io import load_train_val, log_record
+from agilenn_ros.training.run_io import data_location, load_train_val, log_record
 from agilenn_ros.training.runtime_setup import apply_schedule, autocast, bf16_available, build_optimizer, setup_torch
 from agilenn_ros.training.time_budget import replan_after_epoch, typical_epoch_seconds
 
@@ -172,6 +172,7 @@ def train_baseline(profile: BaselineProfile, kind: str, data: str, out_dir: Path
         ckpt = {"kind": kind, "profile": profile.to_dict(), "class_names": train.class_names,
                 "state_dict": evaluated.state_dict(), "epoch": epoch + 1, "step": step, "wall_seconds": wall,
                 "best_val": max(best, val_acc), "val_accuracy": val_acc, "data": str(data),
+                "data_location": data_location(data), "max_train": max_train,
                 "requested_epochs": requested, "planned_epochs": epochs, "budget_seconds": budget_seconds}
         if val_acc > best:
             best = val_acc

@@ -73,31 +73,25 @@ def load_teacher(path: Path, profile: Profile, class_names: list[str] | None) ->
     return frozen_teacher(net)
 
 
-def _same_data(a: str, b: str) -> bool:
-    """Two --data arguments name the same dataset (equal, or paths to the same file or folder)."""
-    if a == b:
-        return True
-    try:
-        return Path(a).exists() and Path(b).exists() and Path(a).resolve() == Path(b).resolve()
-    except OSError:
-        return False
-
-
 def validation_overlap_warning(path: Path, profile: Profile, loaded: "TrainingData", data: str) -> str | None:
     """A warning line when the teacher in ``path`` trained on some of this run's validation images.
 
     Both runs carve validation from the same train split (no ``val/``) as the last images of every
     class (:func:`agilenn_ros.data.split.carve_validation`); a teacher carved with a smaller
     ``data.val_size`` kept some of this run's validation images in its training set, so the
-    student's validation accuracy (and its best-epoch choice) leans optimistic. None when the
-    dataset has a ``val/`` split, the teacher trained on other data (its recorded ``--data``), or
-    the carves leave no overlap. Test accuracy is not affected.
+    student's validation accuracy (and its best-epoch choice) leans optimistic. The teacher's data
+    is the resolved location its checkpoint records (``data_location``); a teacher trained with
+    ``--max-train`` saw a random part of its split, so the count is an upper bound ("up to").
+    None when the dataset has a ``val/`` split, the teacher trained on other data or does not
+    record where (checkpoints before session 14), or the carves leave no overlap. Test accuracy is
+    not affected.
     """
     from agilenn_ros.data.split import carve_overlap
+    from agilenn_ros.training.run_io import data_location
     if "val" in loaded.source.splits():
         return None
     ckpt = read_checkpoint(path)
-    if not _same_data(str(ckpt.get("data", "")), data):
+    if ckpt.get("data_location") is None or ckpt["data_location"] != data_location(data):
         return None
     teacher_val, own_val = float(ckpt["profile"]["data"]["val_size"]), float(profile.data.val_size)
     if teacher_val == own_val:
@@ -105,10 +99,11 @@ def validation_overlap_warning(path: Path, profile: Profile, loaded: "TrainingDa
     seen = carve_overlap(list(loaded.source.counts("train").values()), teacher_val, own_val)
     if not seen:
         return None
-    return (f"distillation teacher {path} trained on {seen} of this run's {len(loaded.val)} validation images "
-            f"(its data.val_size {teacher_val:g} carves fewer from the same train split than this profile's "
-            f"{own_val:g}): validation accuracy and the best epoch lean optimistic, test accuracy does not; "
-            f"train the teacher with data.val_size {own_val:g} to avoid it")
+    bound = "up to " if ckpt.get("max_train") else ""
+    return (f"distillation teacher {path} trained on {bound}{seen} of this run's {len(loaded.val)} validation "
+            f"images (its data.val_size {teacher_val:g} carves fewer from the same train split than this "
+            f"profile's {own_val:g}): validation accuracy and the best epoch lean optimistic, test accuracy "
+            f"does not; train the teacher with data.val_size {own_val:g} to avoid it")
 
 
 def _shown(value: object) -> str:

@@ -42,3 +42,14 @@ def log_record(path: Path | None, record: dict[str, Any]) -> None:
     if path is not None:
         with path.open("a") as fh:
             fh.write(line + "\n")
+
+
+def data_location(data: str) -> str:
+    """``--data`` as a location that does not depend on the working directory: the absolute,
+    resolved path where ``data`` is a file or folder, else the text (a built-in data set such as
+    ``digits``). Recorded in checkpoints so another run can tell whether it trains on the same data."""
+    try:
+        path = Path(data)
+        return str(path.resolve()) if data and path.exists() else str(data)
+    except OSError:
+        return str(data)
