@@ -276,11 +276,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="dataset (as for train): image size, counts and classes of the split train would make; "
                         "default: a digits profile's built-in data, else CIFAR-10's figures below")
     p.add_argument("--image-size", type=int_at_least(1), default=None,
-                   help="source image side (default: from --data, else 32, CIFAR-10)")
+                   help="source image side (default: from --data or a digits profile's data, else 32, CIFAR-10)")
     p.add_argument("--train-images", type=int_at_least(1), default=None,
-                   help="training images (default: from --data, else 45000)")
+                   help="training images (default: from --data or a digits profile's data, else 45000)")
     p.add_argument("--val-images", type=int_at_least(1), default=None,
-                   help="validation images (default: from --data, else 5000)")
+                   help="validation images (default: from --data or a digits profile's data, else 5000)")
     p.add_argument("--steps", type=int_at_least(1), default=5, help="timed steps (median; default 5)")
     p.add_argument("--no-bf16", action="store_true", help="fp32 even where the CPU has bf16 (as an AVX2-only CPU)")
     p.add_argument("--json", default="", help="write the figures to this JSON file")

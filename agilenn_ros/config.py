@@ -141,10 +141,11 @@ _SECTIONS: dict[str, type] = {
 
 
 def _yaml_float(text: str) -> float | str:
-    """A number written in exponent form without a dot (``5e-4``, ``1e9``), which YAML 1.1
-    (PyYAML) loads as a string, as a float; any other text unchanged (refused by the caller)."""
+    """A number YAML 1.1 (PyYAML) loads as a string, as a float: exponent form without a dot
+    (``5e-4``, ``1e9``) and a signed fraction without a leading digit (``-.5``, ``+.5``); any other
+    text unchanged (refused by the caller)."""
     stripped = text.strip()
-    if stripped and stripped[0] in "+-.0123456789" and "e" in stripped.lower():
+    if stripped and stripped[0] in "+-.0123456789" and ("e" in stripped.lower() or stripped[:2] in ("-.", "+.")):
         try:
             return float(stripped)
         except ValueError:

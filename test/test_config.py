@@ -155,3 +155,15 @@ def test_range_errors_show_numbers_as_written() -> None:
     from agilenn_ros.config import shown_number
     assert [shown_number(v) for v in (-1.0, 0.0, 1.0000001, -0.1234567, -0.001, 5)] == \
         ["-1", "0", "1.0000001", "-0.1234567", "-0.001", "5"]
+
+
+def test_signed_fractions_without_a_leading_digit_are_numbers() -> None:
+    # PyYAML loads -.5 and +.5 as strings (.5 as a float): the range check, not a type error, speaks
+    raw = yaml.safe_load("name: p\ndataset: digits\ntrain: {max_minutes: -.5}\n")
+    assert raw["train"]["max_minutes"] == "-.5"
+    with pytest.raises(ProfileError, match=r"train.max_minutes must be >= 0 \(0: no cap\), not -0.5$"):
+        profile_from_dict(raw, "p")
+    plus = yaml.safe_load("name: p\ndataset: digits\ntrain: {ema_decay: +.5}\n")
+    assert profile_from_dict(plus, "p").train.ema_decay == 0.5
+    with pytest.raises(ProfileError, match="expected a number"):
+        profile_from_dict({"name": "p", "dataset": "digits", "train": {"lr": "-.x"}}, "p")
